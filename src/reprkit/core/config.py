@@ -1,0 +1,169 @@
+"""Frozen dataclass configs with typed ``a.b=value`` overrides.
+
+A config is a frozen dataclass whose fields are plain scalars, ``Literal`` choices, tuples, or
+nested config dataclasses. Overrides are validated against the field types; an unknown key is
+rejected with a "did you mean" hint, before any work starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
+
+C = TypeVar("C")
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+def config_to_dict(cfg: Any) -> dict[str, Any]:
+    """Return a JSON-ready nested dict of a config dataclass."""
+    out = dataclasses.asdict(cfg)
+    return _tuples_to_lists(out)
+
+
+def _tuples_to_lists(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _tuples_to_lists(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_tuples_to_lists(v) for v in obj]
+    return obj
+
+
+def _unknown_key_error(key: str, known: Iterable[str]) -> KeyError:
+    known = sorted(known)
+    hint = difflib.get_close_matches(key.split(".")[-1], [k.split(".")[-1] for k in known], n=1)
+    full = [k for k in known if hint and k.split(".")[-1] == hint[0]]
+    msg = f"unknown config key {key!r}"
+    if full:
+        msg += f"; did you mean {full[0]!r}?"
+    else:
+        msg += f"; known keys: {', '.join(known)}"
+    return KeyError(msg)
+
+
+def _flat_keys(cls: type, prefix: str = "") -> list[str]:
+    keys: list[str] = []
+    hints = get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        if dataclasses.is_dataclass(tp):
+            keys += _flat_keys(tp, f"{prefix}{f.name}.")
+        else:
+            keys.append(f"{prefix}{f.name}")
+    return keys
+
+
+def _convert(value: Any, tp: Any, key: str) -> Any:
+    """Convert ``value`` (often a string from the command line) to the field type ``tp``."""
+    origin = get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if isinstance(value, tp):
+            return value
+        if isinstance(value, Mapping):
+            return config_from_dict(tp, value, _prefix=f"{key}.")
+        raise TypeError(f"config key {key!r}: expected a mapping for {tp.__name__}, got {value!r}")
+    if origin is Literal:
+        choices = get_args(tp)
+        for c in choices:
+            if value == c or (isinstance(value, str) and value == str(c)):
+                return c
+        raise ValueError(f"config key {key!r}: expected one of {list(choices)}, got {value!r}")
+    if origin in (Union, types.UnionType):
+        args = [a for a in get_args(tp) if a is not type(None)]
+        if value is None or (isinstance(value, str) and value.lower() in {"none", "null"}):
+            return None
+        return _convert(value, args[0], key)
+    if origin is tuple:
+        (item_tp, *rest) = get_args(tp) or (Any,)
+        items = value.split(",") if isinstance(value, str) else list(value)
+        items = [s.strip() if isinstance(s, str) else s for s in items if s != ""]
+        return tuple(_convert(v, item_tp, key) for v in items)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
+            return value.lower() in _TRUE
+        raise ValueError(f"config key {key!r}: expected a boolean (true/false), got {value!r}")
+    if tp is int:
+        if isinstance(value, bool):
+            raise ValueError(f"config key {key!r}: expected an integer, got {value!r}")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            try:
+                return int(value)
+            except ValueError:
+                pass
+        raise ValueError(f"config key {key!r}: expected an integer, got {value!r}")
+    if tp is float:
+        if isinstance(value, bool):
+            raise ValueError(f"config key {key!r}: expected a number, got {value!r}")
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"config key {key!r}: expected a number, got {value!r}") from None
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        raise ValueError(f"config key {key!r}: expected a string, got {value!r}")
+    if tp is Any or tp is typing.Any:
+        return value
+    raise TypeError(f"config key {key!r}: unsupported field type {tp!r}")
+
+
+def config_from_dict(cls: type[C], data: Mapping[str, Any], *, _prefix: str = "") -> C:
+    """Build config ``cls`` from a (nested) mapping, validating keys and types."""
+    if not isinstance(data, Mapping):
+        raise TypeError(f"expected a mapping to build {cls.__name__}, got {type(data).__name__}")
+    hints = get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    for k in data:
+        if k not in names:
+            raise _unknown_key_error(f"{_prefix}{k}", [f"{_prefix}{n}" for n in _flat_keys(cls)])
+    kwargs = {k: _convert(v, hints[k], f"{_prefix}{k}") for k, v in data.items()}
+    cfg = cls(**kwargs)
+    validate = getattr(cfg, "validate", None)
+    if callable(validate):
+        validate()
+    return cfg
+
+
+def apply_overrides(cfg: C, overrides: Mapping[str, Any]) -> C:
+    """Return a copy of ``cfg`` with dotted-key overrides applied (``{"teacher.lr": "0.01"}``)."""
+    if not overrides:
+        return cfg
+    tree = dataclasses.asdict(cfg)
+    known = _flat_keys(type(cfg))
+    for key, value in overrides.items():
+        parts = key.split(".")
+        node = tree
+        for i, p in enumerate(parts):
+            if not isinstance(node, dict) or p not in node:
+                raise _unknown_key_error(key, known)
+            if i == len(parts) - 1:
+                if isinstance(node[p], dict) and not isinstance(value, Mapping):
+                    raise _unknown_key_error(key, known)
+                node[p] = value
+            else:
+                node = node[p]
+    return config_from_dict(type(cfg), tree)
+
+
+def parse_set(items: Iterable[str]) -> dict[str, str]:
+    """Parse ``["a.b=1", "c=x"]`` (the CLI's ``--set``) into a dict."""
+    out: dict[str, str] = {}
+    for item in items:
+        if "=" not in item:
+            raise ValueError(f"--set expects key=value, got {item!r}")
+        k, v = item.split("=", 1)
+        if not k.strip():
+            raise ValueError(f"--set expects key=value, got {item!r}")
+        out[k.strip()] = v.strip()
+    return out

@@ -1,0 +1,79 @@
+"""The small shared training loop: full-batch steps with early stopping on a validation score."""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from reprkit.core.progress import progress_bar
+
+
+@dataclass
+class TrainResult:
+    """What a training run did: where it stopped and which epoch was kept."""
+
+    epochs_run: int
+    best_epoch: int
+    best_score: float
+    history: list[float] = field(default_factory=list)
+
+
+def fit_loop(
+    model: nn.Module,
+    loss_fn: Callable[[], torch.Tensor],
+    score_fn: Callable[[], float] | None,
+    *,
+    lr: float,
+    weight_decay: float,
+    epochs: int,
+    patience: int,
+    params: Iterable[nn.Parameter] | None = None,
+    progress: bool | None = False,
+    desc: str = "train",
+) -> TrainResult:
+    """Train ``model`` with Adam; keep the weights of the best validation score.
+
+    Args:
+        model: the module; its parameters are optimised unless ``params`` is given.
+        loss_fn: computes the training loss (called with the model in train mode).
+        score_fn: validation score, higher is better, called with the model in eval mode
+            under ``no_grad``; ``None`` trains all ``epochs`` and keeps the last weights.
+        patience: stop after this many epochs without a better validation score.
+    """
+    opt = torch.optim.Adam(
+        list(params) if params is not None else model.parameters(), lr=lr, weight_decay=weight_decay
+    )
+    best_score, best_epoch, best_state, bad = -math.inf, -1, None, 0
+    history: list[float] = []
+    epoch = -1
+    bar = progress_bar(range(epochs), desc=desc, progress=progress)
+    for epoch in bar:
+        model.train()
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn()
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"{desc}: training loss became {loss.item()} at epoch {epoch}")
+        loss.backward()
+        opt.step()
+        if score_fn is None:
+            continue
+        model.eval()
+        with torch.no_grad():
+            score = float(score_fn())
+        history.append(score)
+        if score > best_score:
+            best_score, best_epoch, bad = score, epoch, 0
+            best_state = copy.deepcopy(model.state_dict())
+        else:
+            bad += 1
+            if bad >= patience:
+                break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return TrainResult(epoch + 1, best_epoch if score_fn else epoch, best_score, history)

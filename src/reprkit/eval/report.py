@@ -1,0 +1,192 @@
+"""The run folder: ``config.json``, ``env.json``, ``metrics.json``, ``results.md``, plots, log.
+
+:class:`RunRecorder` collects results while an experiment runs and writes the whole folder
+atomically when it finishes; a run that fails leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from reprkit.core.device import device_name
+from reprkit.core.io import atomic_dir, atomic_write_json, atomic_write_text
+from reprkit.eval.metrics import mean_std
+
+log = logging.getLogger("reprkit")
+
+
+@dataclass
+class ResultRow:
+    model: str
+    metric: str
+    per_seed: list[float]
+    higher_is_better: bool = True
+    paper: float | None = None
+    paper_source: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        mean, std = mean_std(self.per_seed)
+        return {
+            "model": self.model, "metric": self.metric, "mean": round(mean, 6), "std": round(std, 6),
+            "per_seed": [round(v, 6) for v in self.per_seed], "higher_is_better": self.higher_is_better,
+            "paper": self.paper, "paper_source": self.paper_source,
+        }
+
+
+def default_out(method: str, dataset: str) -> Path:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / method / dataset / stamp
+
+
+def peak_mem_mb(device: torch.device) -> float:
+    """Peak resident memory of this process (and peak CUDA memory when on a GPU), in MB."""
+    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KB on Linux
+    mb = rss_kb / 1024.0
+    if device.type == "cuda":
+        mb += torch.cuda.max_memory_allocated(device) / 2**20
+    return round(mb, 1)
+
+
+def env_info(device: torch.device) -> dict[str, Any]:
+    import reprkit
+
+    info: dict[str, Any] = {
+        "reprkit": reprkit.__version__, "python": platform.python_version(), "torch": torch.__version__,
+        "platform": platform.platform(), "device": str(device), "device_name": device_name(device),
+        "cpu": device_name(torch.device("cpu")), "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(), "cuda_available": torch.cuda.is_available(),
+        "argv": sys.argv,
+    }
+    try:
+        import torch_geometric
+
+        info["torch_geometric"] = torch_geometric.__version__
+    except ImportError:
+        pass
+    try:
+        root = Path(__file__).resolve().parents[3]
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        if commit.returncode == 0:
+            info["git_commit"] = commit.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return info
+
+
+@dataclass
+class RunRecorder:
+    """Collects one experiment's results and writes its run folder atomically on success."""
+
+    method: str
+    dataset: str
+    profile: str
+    seeds: Sequence[int]
+    config: dict[str, Any]
+    out: Path
+    device: torch.device
+    title: str = ""
+    rows: list[ResultRow] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    plots: list[tuple[str, Callable[[Path], None]]] = field(default_factory=list)
+    fractions: bool = True  # metrics are fractions, shown as % in results.md
+
+    def add(self, model: str, metric: str, per_seed: Sequence[float], *, paper: float | None = None,
+            source: str | None = None, higher_is_better: bool = True) -> None:
+        self.rows.append(ResultRow(model, metric, [float(v) for v in per_seed], higher_is_better, paper, source))
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+    def plot(self, filename: str, fn: Callable[[Path], None]) -> None:
+        self.plots.append((filename, fn))
+
+    def run(self, body: Callable[[RunRecorder], None]) -> Path:
+        """Run ``body(self)``, timing it, then write the folder; nothing is written on failure."""
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.device)
+        with atomic_dir(self.out) as tmp:
+            handler = logging.FileHandler(tmp / "run.log")
+            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+            log.addHandler(handler)
+            log.setLevel(logging.INFO)
+            try:
+                atomic_write_json(tmp / "config.json", self.config)
+                env = env_info(self.device)
+                start = time.perf_counter()
+                body(self)
+                wall = time.perf_counter() - start
+                metrics = {
+                    "method": self.method, "dataset": self.dataset, "profile": self.profile,
+                    "seeds": list(self.seeds), "wall_time_s": round(wall, 2),
+                    "peak_mem_mb": peak_mem_mb(self.device),
+                    "results": [r.as_json() for r in self.rows], "notes": self.notes,
+                }
+                atomic_write_json(tmp / "metrics.json", metrics)
+                atomic_write_json(tmp / "env.json", env)
+                atomic_write_text(tmp / "results.md", results_markdown(metrics, self.title, env, self.fractions))
+                for filename, fn in self.plots:
+                    fn(tmp / filename)
+                log.info("wrote %s in %.1fs", self.out, wall)
+            finally:
+                log.removeHandler(handler)
+                handler.close()
+        return self.out
+
+
+def _fmt(v: float | None, scale: float, digits: int = 2) -> str:
+    return "–" if v is None else f"{v * scale:.{digits}f}"
+
+
+def results_markdown(metrics: dict[str, Any], title: str, env: dict[str, Any], fractions: bool = True) -> str:
+    """A table per run: rows = models, columns = metrics, cells ``ours ± std [paper]``."""
+    scale = 100.0 if fractions else 1.0
+    results = metrics["results"]
+    metric_names = list(dict.fromkeys(r["metric"] for r in results))
+    models = list(dict.fromkeys(r["model"] for r in results))
+    cell = {(r["model"], r["metric"]): r for r in results}
+    n = len(metrics["seeds"])
+    lines = [
+        f"## {title or metrics['method']} — {metrics['dataset']} ({metrics['profile']} profile)", "",
+        f"Mean ± std over {n} seed(s) {metrics['seeds']}" + (", in %" if fractions else "")
+        + "; `[x]` is the paper's number. "
+        f"Wall time {metrics['wall_time_s']:.1f} s, peak memory {metrics['peak_mem_mb']:.0f} MB on "
+        f"{env.get('device_name', env.get('device'))}.", "",
+        "| model | " + " | ".join(metric_names) + " |",
+        "|---|" + "---|" * len(metric_names),
+    ]
+    for m in models:
+        cells = []
+        for k in metric_names:
+            r = cell.get((m, k))
+            if r is None:
+                cells.append("")
+                continue
+            txt = f"{_fmt(r['mean'], scale)} ± {_fmt(r['std'], scale)}"
+            if r["paper"] is not None:
+                txt += f" [{_fmt(r['paper'], scale)}]"
+            cells.append(txt)
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    sources = sorted({r["paper_source"] for r in results if r["paper_source"]})
+    if sources:
+        lines += ["", "Paper numbers: " + "; ".join(sources) + "."]
+    if metrics["notes"]:
+        lines += ["", "Notes:"] + [f"- {t}" for t in metrics["notes"]]
+    return "\n".join(lines) + "\n"
+
+
+def load_metrics(run_dir: str | Path) -> dict[str, Any]:
+    return json.loads((Path(run_dir) / "metrics.json").read_text())

@@ -1,0 +1,33 @@
+"""The ten methods, one package each. This module registers them (by import path, lazily)."""
+
+from __future__ import annotations
+
+from reprkit.core.registry import MethodSpec, register_method
+
+register_method(
+    MethodSpec(
+        name="coldbrew",
+        paper="Cold Brew: Distilling Graph Node Representations with Incomplete or Missing "
+        "Neighborhoods (Zheng et al., ICLR 2022)",
+        status="works",
+        estimator="reprkit.methods.coldbrew.method:ColdBrew",
+        experiment="reprkit.methods.coldbrew.experiment",
+        datasets=("cora", "citeseer", "chameleon", "squirrel", "actor", "cornell", "texas",
+                  "wisconsin", "synthetic"),
+        description="classify nodes with few or no edges (strict cold start) by GNN->MLP distillation",
+    )
+)
+
+_PLANNED = [
+    ("giant", "GIANT-XRT: node features from raw text (Chien et al., ICLR 2022)"),
+    ("grda", "Graph-relational domain adaptation (Xu et al., ICLR 2022)"),
+    ("psagan", "PSA-GAN: progressive self-attention GAN for time series (Jeha et al., ICLR 2022)"),
+    ("rim", "Recurrent intensity modeling for recommendation (Ma et al., ICLR 2022)"),
+    ("transencoder", "Trans-Encoder: unsupervised sentence-pair modelling (Liu et al., ICLR 2022)"),
+    ("deepaa", "Deep AutoAugment (Zheng et al., ICLR 2022)"),
+    ("diva", "DIVA: the dataset derivative (Dukler et al., ICLR 2022)"),
+    ("indomain", "In-domain generalization benchmark (Schott et al., ICLR 2022)"),
+    ("trajshap", "Shapley attribution for trajectory prediction (Makansi et al., ICLR 2022)"),
+]
+for _name, _paper in _PLANNED:
+    register_method(MethodSpec(name=_name, paper=_paper, status="planned"))

@@ -1,0 +1,146 @@
+"""The baselines of the Cold Brew experiment, trained through the same data path and selection.
+
+Each function takes the prepared graph data and returns class scores (N, C) for every node.
+GCN, SAGE and the MLP use the shared node-classifier trainer; GraphMLP and GLNN add their own
+loss terms to the shared training loop.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+import torch.nn.functional as F
+
+from reprkit.core.seed import seeded
+from reprkit.core.train import fit_loop
+from reprkit.methods.coldbrew.config import BaselineConfig, TeacherConfig
+from reprkit.models.node import (
+    MLP,
+    SAGE,
+    SEGCN,
+    Graph,
+    fit_node_classifier,
+    label_propagation,
+    sparse_if_helpful,
+)
+
+
+def _fit(model, x, graph, y, train, val, cfg: BaselineConfig | TeacherConfig, progress, desc):
+    se_reg = getattr(cfg, "se_reg", 0.0)
+    fit_node_classifier(
+        model, x, graph, y, train, val, lr=cfg.lr, weight_decay=cfg.weight_decay,
+        epochs=cfg.epochs, patience=cfg.patience, progress=progress, desc=desc,
+        extra_loss=(lambda _: se_reg * model.se_penalty()) if isinstance(model, SEGCN) and se_reg else None,
+    )
+    with torch.no_grad():
+        return model(sparse_if_helpful(x), graph)
+
+
+def gcn(x, graph: Graph, y, train, val, *, teacher: TeacherConfig, seed: int, se: str = "none",
+        progress=False) -> torch.Tensor:
+    """GCN: Cold Brew's teacher module; ``se="none"`` (default) is the plain GCN baseline."""
+    with seeded(seed):
+        model = SEGCN(x.shape[1], teacher.hidden, int(y.max()) + 1, x.shape[0], layers=teacher.layers,
+                      dropout=teacher.dropout, se=se).to(x.device)
+        return _fit(model, x, graph, y, train, val, teacher, progress, "gcn" if se == "none" else "gcn+se")
+
+
+def sage(x, graph: Graph, y, train, val, *, teacher: TeacherConfig, seed: int, progress=False) -> torch.Tensor:
+    """GraphSAGE (mean aggregation) with the teacher's width and optimiser settings."""
+    with seeded(seed):
+        model = SAGE(x.shape[1], teacher.hidden, int(y.max()) + 1, layers=teacher.layers,
+                     dropout=teacher.dropout).to(x.device)
+        return _fit(model, x, graph, y, train, val, teacher, progress, "sage")
+
+
+def mlp(x, y, train, val, *, cfg: BaselineConfig, seed: int, progress=False) -> torch.Tensor:
+    """Two-layer MLP on node features only."""
+    with seeded(seed):
+        model = MLP(x.shape[1], cfg.hidden, int(y.max()) + 1, dropout=cfg.dropout).to(x.device)
+        return _fit(model, x, None, y, train, val, cfg, progress, "mlp")
+
+
+def _adjacency_power(edge_index: torch.Tensor, n: int, r: int) -> sp.csr_matrix:
+    """``Â^r`` with ``Â = D^-1 (A + I)``: GraphMLP's r-hop neighbourhood weights."""
+    ei = edge_index.cpu().numpy()
+    a = sp.csr_matrix((np.ones(ei.shape[1]), (ei[0], ei[1])), shape=(n, n)) + sp.eye(n, format="csr")
+    a = sp.diags(1.0 / np.asarray(a.sum(axis=1)).ravel()) @ a
+    out = a
+    for _ in range(r - 1):
+        out = out @ a
+    return out.tocsr()
+
+
+def graphmlp(x, graph: Graph, y, train, val, *, cfg: BaselineConfig, seed: int, progress=False) -> torch.Tensor:
+    """GraphMLP (Hu et al. 2021): an MLP whose hidden layer is pulled towards r-hop neighbours.
+
+    Loss: cross-entropy on training nodes + ``graphmlp_weight`` × neighbour-contrastive loss
+    ``-log(Σ_j a_ij exp(cos(z_i,z_j)/τ) / Σ_k exp(cos(z_i,z_k)/τ))`` on a random node batch,
+    with ``a_ij`` from ``Â^r``. Prediction uses features only.
+    """
+    n = x.shape[0]
+    adj = _adjacency_power(graph.edge_index, n, cfg.graphmlp_r)
+    n_classes = int(y.max()) + 1
+    with seeded(seed) as (gen, _):
+        model = MLP(x.shape[1], cfg.hidden, n_classes, dropout=cfg.dropout).to(x.device)
+        train_idx = torch.nonzero(train).squeeze(1)
+        x_val = sparse_if_helpful(x[val])
+        batch = min(cfg.graphmlp_batch, n)
+
+        def loss_fn() -> torch.Tensor:
+            # a batch of random nodes plus all training nodes (the CE term needs them)
+            rand = torch.randperm(n, generator=gen)[:batch]
+            idx = torch.unique(torch.cat([rand, train_idx.cpu()]))
+            z = model.hidden(sparse_if_helpful(x[idx.to(x.device)]))  # (B, H)
+            logits = model.lins[-1](F.dropout(z, model.dropout, model.training))
+            is_train = train[idx.to(x.device)]
+            ce = F.cross_entropy(logits[is_train], y[idx.to(x.device)][is_train])
+            a = torch.from_numpy(adj[idx.numpy()][:, idx.numpy()].toarray()).float().to(x.device)
+            a.fill_diagonal_(0.0)
+            zn = F.normalize(z, dim=1)
+            sim = torch.exp(zn @ zn.T / cfg.graphmlp_tau)  # (B, B)
+            sim = sim * (1 - torch.eye(len(idx), device=x.device))
+            num, den = (a * sim).sum(1), sim.sum(1)
+            has = num > 0
+            nc = -torch.log(num[has] / den[has]).mean() if has.any() else torch.zeros((), device=x.device)
+            return ce + cfg.graphmlp_weight * nc
+
+        def score() -> float:
+            return float((model(x_val).argmax(-1) == y[val]).float().mean())
+
+        fit_loop(model, loss_fn, score, lr=cfg.lr, weight_decay=cfg.weight_decay, epochs=cfg.epochs,
+                 patience=cfg.patience, progress=progress, desc="graphmlp")
+        with torch.no_grad():
+            return model(sparse_if_helpful(x))
+
+
+def glnn(x, y, train, val, teacher_logits: torch.Tensor, distill: torch.Tensor, *, cfg: BaselineConfig,
+         seed: int, progress=False) -> torch.Tensor:
+    """GLNN (Zhang et al., ICLR 2022): an MLP trained on labels and a GNN's soft labels.
+
+    Loss: ``λ · CE(train labels) + (1 − λ) · T² · KL(teacher_T ‖ student_T)`` on ``distill`` nodes.
+    """
+    lam, temp = cfg.glnn_lambda, cfg.glnn_temperature
+    with seeded(seed):
+        model = MLP(x.shape[1], cfg.hidden, int(y.max()) + 1, dropout=cfg.dropout).to(x.device)
+        x_train, x_dist, x_val = (sparse_if_helpful(x[m]) for m in (train, distill, val))
+        soft = F.softmax(teacher_logits[distill] / temp, dim=1)
+
+        def loss_fn() -> torch.Tensor:
+            ce = F.cross_entropy(model(x_train), y[train])
+            kd = F.kl_div(F.log_softmax(model(x_dist) / temp, dim=1), soft, reduction="batchmean")
+            return lam * ce + (1 - lam) * temp**2 * kd
+
+        def score() -> float:
+            return float((model(x_val).argmax(-1) == y[val]).float().mean())
+
+        fit_loop(model, loss_fn, score, lr=cfg.lr, weight_decay=cfg.weight_decay, epochs=cfg.epochs,
+                 patience=cfg.patience, progress=progress, desc="glnn")
+        with torch.no_grad():
+            return model(sparse_if_helpful(x))
+
+
+def lp(graph: Graph, y, train, *, cfg: BaselineConfig) -> torch.Tensor:
+    """Label propagation from the training labels over the graph (no features, no training)."""
+    return label_propagation(y, graph, train, layers=cfg.lp_layers, alpha=cfg.lp_alpha)

@@ -1,0 +1,212 @@
+"""Cold Brew estimator: fit on a graph, then classify nodes from their features alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch_geometric.data import Data
+
+from reprkit.core.base import BaseEstimator
+from reprkit.core.seed import seeded
+from reprkit.core.train import fit_loop
+from reprkit.datasets.graphs import as_features, as_node_mask, node_degree, validate_graph
+from reprkit.methods.coldbrew.config import ColdBrewConfig
+from reprkit.methods.coldbrew.modules import ColdBrewStudent
+from reprkit.models.node import SEGCN, fit_node_classifier, prepare_graph, sparse_if_helpful
+
+CITATION = """@inproceedings{zheng2022coldbrew,
+  title={Cold Brew: Distilling Graph Node Representations with Incomplete or Missing Neighborhoods},
+  author={Zheng, Wenqing and Huang, Edward W and Rao, Nikhil and Katariya, Sumeet and
+          Wang, Zhangyang and Subbian, Karthik},
+  booktitle={International Conference on Learning Representations},
+  year={2022}
+}"""
+
+_CHUNK = 8192  # rows per forward pass at prediction time (bounds the (B, M) score matrix)
+
+
+class _Rows:
+    """Features (CSR when sparse) and node ids of a node subset, prepared once."""
+
+    def __init__(self, x: torch.Tensor, mask: torch.Tensor, with_ids: bool) -> None:
+        self.x = sparse_if_helpful(x[mask])
+        self.ids = torch.nonzero(mask).squeeze(1) if with_ids else None
+
+
+class ColdBrew(BaseEstimator):
+    """Cold Brew (Zheng et al., ICLR 2022, https://arxiv.org/abs/2111.04840).
+
+    A GCN teacher with per-node Structural Embeddings is trained on the observed graph; a student
+    MLP learns to reproduce the teacher's embeddings from node features alone, finds virtual
+    neighbours among observed nodes, and classifies. After ``fit`` a node needs only its
+    feature vector: ``ColdBrew.predict(x_new)``.
+
+    Example:
+        >>> model = ColdBrew(seed=0).fit(data, val=data.val_mask)   # doctest: +SKIP
+        >>> model.predict(x_new)                                      # doctest: +SKIP
+    """
+
+    name = "coldbrew"
+    config_cls = ColdBrewConfig
+
+    def fit(self, data: Data, *, val: Any = None) -> ColdBrew:
+        """Train teacher, then student.
+
+        Args:
+            data: ``Data`` with ``x`` (N, F), ``edge_index`` (2, E), ``y`` (N,) and
+                ``train_mask`` (N,) (without it, every node with ``y >= 0`` is a training node).
+                Nodes without edges are cold-start nodes.
+            val: validation nodes (bool mask (N,) or ids) used for early stopping and model
+                selection; defaults to ``data.val_mask`` when present, else no early stopping.
+        """
+        validate_graph(data, "data", need_labels=True)
+        x = as_features(data.x, "data.x")
+        n, f = x.shape
+        y = data.y.long()
+        train_src = getattr(data, "train_mask", None)
+        train = as_node_mask(train_src if train_src is not None else y >= 0, n, "data.train_mask")
+        if (y[train] < 0).any():
+            raise ValueError("data.y has negative labels on training nodes")
+        if val is None:
+            val = getattr(data, "val_mask", None)
+        val_mask = as_node_mask(val, n, "val") if val is not None else None
+        if val_mask is not None and (y[val_mask] < 0).any():
+            raise ValueError("data.y has negative labels on validation nodes")
+        observed = node_degree(data.edge_index, n) > 0
+        if not observed.any():
+            raise ValueError("data.edge_index has no edges: Cold Brew's teacher needs a graph")
+        n_classes = int(y[train].max()) + 1 if val_mask is None else int(max(y[train].max(), y[val_mask].max())) + 1
+        cfg, dev = self.config, self.device
+        x, y, train = x.to(dev), y.to(dev), train.to(dev)
+        val_mask = val_mask.to(dev) if val_mask is not None else None
+        graph = prepare_graph(data.edge_index, n).to(dev)
+        t, s = cfg.teacher, cfg.student
+
+        with seeded(cfg.seed):
+            teacher = SEGCN(f, t.hidden, n_classes, n, layers=t.layers, dropout=t.dropout, se=t.se).to(dev)
+            fit_node_classifier(
+                teacher, x, graph, y, train, val_mask, lr=t.lr, weight_decay=t.weight_decay,
+                epochs=t.epochs, patience=t.patience, progress=self.progress, desc="teacher",
+                extra_loss=lambda _: t.se_reg * teacher.se_penalty(),
+            )
+            with torch.no_grad():
+                target = torch.cat(teacher.embeddings(sparse_if_helpful(x), graph), dim=1)  # (N, D)
+            pool_ids = torch.nonzero(observed).squeeze(1).to(dev)
+            student = ColdBrewStudent(
+                f, target.shape[1], n_classes, target[pool_ids], pool_ids, n_nodes=n,
+                hidden=s.hidden, dropout=s.dropout, top_k=s.top_k,
+            ).to(dev)
+
+            # Row subsets are taken once (as CSR when sparse) rather than in every epoch.
+            distill = train if s.distill_on == "train" else observed.to(dev)
+            rows = {k: _Rows(x, m, s.exclude_self) for k, m in (("train", train), ("val", val_mask), ("distill", distill)) if m is not None}
+            mlp1 = student.mlp1
+
+            # stage 1: MLP1 regresses the teacher embeddings (MSE), early-stopped on val MSE
+            def val_mse() -> float:
+                return -F.mse_loss(mlp1(rows["val"].x), target[val_mask]).item()
+
+            fit_loop(
+                mlp1, lambda: F.mse_loss(mlp1(rows["distill"].x), target[distill]),
+                None if val_mask is None else val_mse,
+                lr=s.lr, weight_decay=s.weight_decay, epochs=s.epochs, patience=s.patience,
+                progress=self.progress, desc="student mlp1",
+            )
+
+            # stage 2: MLP2 (+ gates) classifies from [x, virtual neighbours, MLP1 output]
+            def stage2_loss() -> torch.Tensor:
+                mlp1.eval()  # frozen: no dropout noise on its output
+                return F.cross_entropy(student(rows["train"].x, rows["train"].ids), y[train])
+
+            def val_acc() -> float:
+                pred = student(rows["val"].x, rows["val"].ids).argmax(dim=1)
+                return float((pred == y[val_mask]).float().mean())
+
+            fit_loop(
+                student, stage2_loss, None if val_mask is None else val_acc,
+                params=student.stage2_parameters(), lr=s.lr, weight_decay=s.weight_decay,
+                epochs=s.epochs, patience=s.patience, progress=self.progress, desc="student mlp2",
+            )
+        self.teacher_, self.student_ = teacher.eval(), student.eval()
+        self.n_features_, self.n_classes_, self.n_nodes_ = f, n_classes, n
+        self.emb_dim_, self.n_pool_ = target.shape[1], len(pool_ids)
+        self.fitted_ = True
+        return self
+
+    # ----------------------------------------------------------------------------- verbs
+    def _features(self, x: Any) -> torch.Tensor:
+        self._check_fitted()
+        x = as_features(x, "x")
+        if x.shape[1] != self.n_features_:
+            raise ValueError(f"x has {x.shape[1]} features per node but ColdBrew was fitted on {self.n_features_}")
+        return x.to(self.device)
+
+    def _ids(self, node_ids: Any, n: int) -> torch.Tensor | None:
+        if node_ids is None or not self.config.student.exclude_self:
+            return None
+        ids = torch.as_tensor(node_ids, dtype=torch.long)
+        if ids.shape != (n,):
+            raise ValueError(f"node_ids must have shape ({n},) to match x, got {tuple(ids.shape)}")
+        return ids.to(self.device)
+
+    @torch.no_grad()
+    def _chunked(self, fn: Any, x: Any, node_ids: Any) -> torch.Tensor:
+        xf = self._features(x)
+        ids = self._ids(node_ids, xf.shape[0])
+        outs = [
+            fn(sparse_if_helpful(xf[i : i + _CHUNK]), None if ids is None else ids[i : i + _CHUNK])
+            for i in range(0, xf.shape[0], _CHUNK)
+        ]
+        return torch.cat(outs).cpu()
+
+    def predict_proba(self, x: Any, *, node_ids: Any = None) -> torch.Tensor:
+        """Class probabilities (N, C) from node features (N, F) alone.
+
+        ``node_ids`` are optional ids of the nodes in the training graph; with them a node never
+        counts itself among its virtual neighbours. Brand-new nodes need no ids.
+        """
+        return torch.softmax(self._chunked(self.student_, x, node_ids), dim=1)
+
+    def predict(self, x: Any, *, node_ids: Any = None) -> torch.Tensor:
+        """Predicted class (N,) from node features (N, F) alone."""
+        return self.predict_proba(x, node_ids=node_ids).argmax(dim=1)
+
+    def embed(self, x: Any, *, node_ids: Any = None) -> torch.Tensor:
+        """The student's estimate of the teacher embedding (N, D), from features alone."""
+        return self._chunked(lambda xb, _ids: self.student_.mlp1(xb), x, node_ids)
+
+    @torch.no_grad()
+    def teacher_predict_proba(self, data: Data) -> torch.Tensor:
+        """The teacher's class probabilities on the training graph (transductive, N fixed)."""
+        self._check_fitted()
+        validate_graph(data, "data", need_labels=False)
+        x = self._features(data.x)
+        if x.shape[0] != self.n_nodes_:
+            raise ValueError(f"data has {x.shape[0]} nodes; the teacher is transductive over the {self.n_nodes_} nodes it was fitted on")
+        graph = prepare_graph(data.edge_index, self.n_nodes_).to(self.device)
+        return torch.softmax(self.teacher_(sparse_if_helpful(x), graph), dim=1).cpu()
+
+    # ----------------------------------------------------------------------------- state
+    def _get_state(self) -> dict[str, Any]:
+        return {
+            "teacher": self.teacher_.state_dict(),
+            "student": self.student_.state_dict(),
+            "dims": {"n_features": self.n_features_, "n_classes": self.n_classes_, "n_nodes": self.n_nodes_,
+                     "emb_dim": self.emb_dim_, "n_pool": self.n_pool_},
+        }
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        d, t, s = state["dims"], self.config.teacher, self.config.student
+        self.teacher_ = SEGCN(d["n_features"], t.hidden, d["n_classes"], d["n_nodes"], layers=t.layers, dropout=t.dropout, se=t.se)
+        self.teacher_.load_state_dict(state["teacher"])
+        self.student_ = ColdBrewStudent(
+            d["n_features"], d["emb_dim"], d["n_classes"], torch.zeros(d["n_pool"], d["emb_dim"]),
+            torch.arange(d["n_pool"]), n_nodes=d["n_nodes"], hidden=s.hidden, dropout=s.dropout, top_k=s.top_k,
+        )
+        self.student_.load_state_dict(state["student"])
+        self.teacher_.to(self.device).eval()
+        self.student_.to(self.device).eval()
+        self.n_features_, self.n_classes_, self.n_nodes_ = d["n_features"], d["n_classes"], d["n_nodes"]
+        self.emb_dim_, self.n_pool_ = d["emb_dim"], d["n_pool"]

@@ -1,0 +1,79 @@
+"""Cold Brew's student: MLP1 mimics the teacher, virtual neighbours, MLP2 classifies.
+
+Pure ``nn.Module`` code; no file access.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from reprkit.models.node import MLP
+
+
+class ColdBrewStudent(nn.Module):
+    """Cold Brew student MLP (Zheng et al., ICLR 2022, https://arxiv.org/abs/2111.04840, Sec. 3.3).
+
+    ``ê = MLP1(x)`` approximates the teacher's concatenated layer embeddings. Its top-K matches
+    (dot product) among the teacher embeddings ``P`` of observed nodes are the virtual
+    neighbours: ``v = Σ_k softmax(ê·P_k) P_k``. ``MLP2([x, g_v·v, g_e·ê])`` gives the logits.
+
+    Shapes:
+        x: (B, F), node_ids: (B,) or None -> logits (B, C); ``pool``: (M, D); ê, v: (B, D)
+    """
+
+    def __init__(
+        self,
+        in_dim: int,
+        emb_dim: int,
+        n_classes: int,
+        pool: torch.Tensor,
+        pool_ids: torch.Tensor,
+        *,
+        n_nodes: int,
+        hidden: int = 256,
+        dropout: float = 0.5,
+        top_k: int = 3,
+    ) -> None:
+        super().__init__()
+        self.mlp1 = MLP(in_dim, hidden, emb_dim, layers=2, dropout=dropout)
+        # MLP2 on [x, v, ê]: its first layer is split into a weight for x and one for [v, ê]
+        # (the same linear map) so that x may be a sparse CSR tensor.
+        self.mlp2_x = nn.Linear(in_dim, hidden)
+        self.mlp2_e = nn.Linear(2 * emb_dim, hidden, bias=False)
+        self.mlp2_out = nn.Linear(hidden, n_classes)
+        self.dropout = dropout
+        # paper: learnable gates on the two embedding inputs, started near zero as in the
+        # official code (SEMLP.alphas), so MLP2 starts from the raw features.
+        self.gates = nn.Parameter(torch.full((2,), 1e-4))
+        self.register_buffer("pool", pool)  # (M, D) teacher embeddings of observed nodes
+        # position of each training-graph node in the pool, -1 when not in it
+        pos = torch.full((n_nodes,), -1, dtype=torch.long)
+        pos[pool_ids] = torch.arange(len(pool_ids))
+        self.register_buffer("pool_pos", pos)
+        self.top_k = min(top_k, pool.shape[0])
+
+    def virtual_neighbours(self, e_hat: torch.Tensor, node_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """Softmax-weighted mean of the top-K pool embeddings (one matmul + topk)."""
+        scores = e_hat @ self.pool.T  # (B, M)
+        if node_ids is not None:
+            known = node_ids < self.pool_pos.shape[0]
+            pos = torch.full_like(node_ids, -1)
+            pos[known] = self.pool_pos[node_ids[known]]
+            rows = torch.nonzero(pos >= 0).squeeze(1)
+            scores = scores.index_put((rows, pos[rows]), torch.tensor(-torch.inf, device=scores.device))
+        top, idx = scores.topk(self.top_k, dim=1)  # (B, K)
+        w = torch.softmax(top, dim=1)
+        return (w.unsqueeze(-1) * self.pool[idx]).sum(dim=1)  # (B, K, D) -> (B, D)
+
+    def forward(self, x: torch.Tensor, node_ids: torch.Tensor | None = None) -> torch.Tensor:
+        e_hat = self.mlp1(x).detach()  # MLP1 is trained first, then frozen
+        v = self.virtual_neighbours(e_hat, node_ids)
+        e = torch.cat([self.gates[0] * v, self.gates[1] * e_hat], dim=1)  # (B, 2D)
+        h = torch.relu(self.mlp2_x(x) + self.mlp2_e(e))  # first layer of MLP2 on [x, v, ê]
+        return self.mlp2_out(F.dropout(h, self.dropout, self.training))
+
+    def stage2_parameters(self) -> list[nn.Parameter]:
+        """Parameters trained in stage 2 (MLP2 and the gates; MLP1 stays frozen)."""
+        return [*self.mlp2_x.parameters(), *self.mlp2_e.parameters(), *self.mlp2_out.parameters(), self.gates]

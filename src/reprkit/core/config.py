@@ -36,11 +36,13 @@ def _tuples_to_lists(obj: Any) -> Any:
 
 def _unknown_key_error(key: str, known: Iterable[str]) -> KeyError:
     known = sorted(known)
-    hint = difflib.get_close_matches(key.split(".")[-1], [k.split(".")[-1] for k in known], n=1)
-    full = [k for k in known if hint and k.split(".")[-1] == hint[0]]
+    hint = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    if not hint:  # a right leaf under a wrong prefix: match the last part alone
+        leaf = difflib.get_close_matches(key.split(".")[-1], [k.split(".")[-1] for k in known], n=1)
+        hint = [k for k in known if leaf and k.split(".")[-1] == leaf[0]][:1]
     msg = f"unknown config key {key!r}"
-    if full:
-        msg += f"; did you mean {full[0]!r}?"
+    if hint:
+        msg += f"; did you mean {hint[0]!r}?"
     else:
         msg += f"; known keys: {', '.join(known)}"
     return KeyError(msg)

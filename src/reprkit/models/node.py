@@ -152,8 +152,10 @@ class SAGE(nn.Module):
         self.convs = nn.ModuleList(SAGEConv(a, b) for a, b in zip(dims[:-1], dims[1:]))
         self.dropout = dropout
 
+    sparse_input = False  # SAGEConv gathers raw neighbour features: it needs dense rows
+
     def forward(self, x: torch.Tensor, graph: Graph) -> torch.Tensor:
-        if x.layout != torch.strided:  # SAGEConv gathers raw neighbour features: needs dense rows
+        if x.layout != torch.strided:
             x = x.to_dense()
         for i, conv in enumerate(self.convs):
             x = conv(x if i == 0 else F.dropout(x, self.dropout, self.training), graph.edge_index)
@@ -210,7 +212,8 @@ def fit_node_classifier(
         def score() -> float:
             return float((model(x_val, None).argmax(-1) == y[val_mask]).float().mean())
     else:
-        xs, y_train = sparse_if_helpful(x), y[train_mask]
+        xs = sparse_if_helpful(x) if getattr(model, "sparse_input", True) else x
+        y_train = y[train_mask]
 
         def logits_train() -> torch.Tensor:
             return model(xs, graph)[train_mask]

@@ -19,7 +19,7 @@ class TeacherConfig:
     layers: int = 2
     dropout: float = 0.5
     se: Literal["none", "first", "all"] = "first"  # where SE is added; "none" = plain GCN
-    se_reg: float = 0.001  # weight of the mean squared SE norm penalty
+    se_reg: float = 32.0  # weight of the mean squared SE norm penalty (official Cora value)
     lr: float = 0.01
     weight_decay: float = 5e-4
     epochs: int = 300
@@ -89,7 +89,7 @@ class BaselineConfig:
     graphmlp_tau: float = 1.0
     graphmlp_r: int = 2  # neighbourhood order of the contrastive target
     graphmlp_weight: float = 1.0
-    graphmlp_batch: int = 2048
+    graphmlp_batch: int = 1024
     glnn_lambda: float = 0.5  # weight of the label loss; 1 - lambda on the teacher's soft labels
     glnn_temperature: float = 1.0
     lp_layers: int = 50  # official code: 50 propagations, alpha 0.5
@@ -121,6 +121,7 @@ PROFILES: dict[str, dict[str, object]] = {
         "baselines.epochs": 40,
         "baselines.lp_layers": 10,
     },
-    # the headline experiment: the defaults above
-    "paper": {},
+    # the headline experiment. MLP1 distils on all observed nodes: chosen on validation accuracy
+    # (Cora, seeds 0-2: 71.2 % vs 69.4 % for training nodes only; see the README).
+    "paper": {"coldbrew.student.distill_on": "observed"},
 }

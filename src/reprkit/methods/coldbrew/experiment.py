@@ -9,6 +9,7 @@ dataset's Feature Contribution Ratio.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -98,20 +99,28 @@ def run_seed(data: Data, cfg: ColdBrewExperimentConfig, seed: int, device: torch
     t, b = cfg.coldbrew.teacher, cfg.baselines
     kw = {"seed": seed, "progress": progress}
 
-    cb = ColdBrew(dataclasses.replace(cfg.coldbrew, seed=seed), device=device, progress=progress)
-    cb.fit(Data(x=x.cpu(), edge_index=observed_ei, y=y.cpu(), train_mask=train.cpu()), val=val.cpu())
-    scores = {
-        "coldbrew": cb.predict_proba(x, node_ids=torch.arange(n)).to(device),
-        "teacher": cb.teacher_predict_proba(Data(x=x.cpu(), edge_index=observed_ei)).to(device),
-        "gcn": baselines.gcn(x, g_obs, y, train, val, teacher=t, **kw),
-        "sage": baselines.sage(x, g_obs, y, train, val, teacher=t, **kw),
-        "mlp": baselines.mlp(x, y, train, val, cfg=b, **kw),
-        "graphmlp": baselines.graphmlp(x, g_obs, y, train, val, cfg=b, **kw),
-        "lp": baselines.lp(g_obs, y, train, cfg=b),
-    }
     observed = torch.zeros(n, dtype=torch.bool, device=device)
     observed[observed_ei.flatten().to(device)] = True
-    scores["glnn"] = baselines.glnn(x, y, train, val, scores["gcn"], train | observed, cfg=b, **kw)
+    timings: dict[str, float] = {}
+    scores: dict[str, torch.Tensor] = {}
+
+    def timed(name: str, fn: Any) -> torch.Tensor:
+        start = time.perf_counter()
+        scores[name] = fn()
+        timings[name] = round(time.perf_counter() - start, 2)
+        return scores[name]
+
+    cb = ColdBrew(dataclasses.replace(cfg.coldbrew, seed=seed), device=device, progress=progress)
+    timed("coldbrew", lambda: cb.fit(
+        Data(x=x.cpu(), edge_index=observed_ei, y=y.cpu(), train_mask=train.cpu()), val=val.cpu()
+    ).predict_proba(x, node_ids=torch.arange(n)).to(device))
+    scores["teacher"] = cb.teacher_predict_proba(Data(x=x.cpu(), edge_index=observed_ei)).to(device)
+    timed("gcn", lambda: baselines.gcn(x, g_obs, y, train, val, teacher=t, **kw))
+    timed("sage", lambda: baselines.sage(x, g_obs, y, train, val, teacher=t, **kw))
+    timed("mlp", lambda: baselines.mlp(x, y, train, val, cfg=b, **kw))
+    timed("graphmlp", lambda: baselines.graphmlp(x, g_obs, y, train, val, cfg=b, **kw))
+    timed("glnn", lambda: baselines.glnn(x, y, train, val, scores["gcn"], train | observed, cfg=b, **kw))
+    timed("lp", lambda: baselines.lp(g_obs, y, train, cfg=b))
 
     out: dict[tuple[str, str], float] = {}
     for model in MODELS:
@@ -120,19 +129,17 @@ def run_seed(data: Data, cfg: ColdBrewExperimentConfig, seed: int, device: torch
         out[(model, "overall_acc")] = accuracy(scores[model], y, test)
 
     # FCR on the full graph (no node isolated): GCN vs MLP vs label propagation, overall test acc
-    full = {
-        "gcn_full": baselines.gcn(x, g_full, y, train, val, teacher=t, **kw),
-        "teacher_full": baselines.gcn(x, g_full, y, train, val, teacher=t, se=t.se, **kw),
-        "lp_full": baselines.lp(g_full, y, train, cfg=b),
-    }
-    for model, sc in full.items():
-        out[(model, "overall_acc")] = accuracy(sc, y, test)
+    timed("gcn_full", lambda: baselines.gcn(x, g_full, y, train, val, teacher=t, **kw))
+    timed("teacher_full", lambda: baselines.gcn(x, g_full, y, train, val, teacher=t, se=t.se, **kw))
+    timed("lp_full", lambda: baselines.lp(g_full, y, train, cfg=b))
+    for model in ("gcn_full", "teacher_full", "lp_full"):
+        out[(model, "overall_acc")] = accuracy(scores[model], y, test)
     out[("dataset", "fcr")] = feature_contribution_ratio(
         out[("gcn_full", "overall_acc")], out[("mlp", "overall_acc")], out[("lp_full", "overall_acc")]
     )
     counts = {g: int((groups[g].to(device) & test).sum()) for g in GROUPS}
-    log.info("seed %d: test nodes per group %s; isolated acc %s", seed, counts,
-             {m: round(out[(m, "isolated_acc")], 4) for m in MODELS})
+    log.info("seed %d: test nodes per group %s; isolated acc %s; seconds %s", seed, counts,
+             {m: round(out[(m, "isolated_acc")], 4) for m in MODELS}, timings)
     return out
 
 

@@ -167,6 +167,7 @@ class ColdBrew(BaseEstimator):
         ``node_ids`` are optional ids of the nodes in the training graph; with them a node never
         counts itself among its virtual neighbours. Brand-new nodes need no ids.
         """
+        self._check_fitted()
         return torch.softmax(self._chunked(self.student_, x, node_ids), dim=1)
 
     def predict(self, x: Any, *, node_ids: Any = None) -> torch.Tensor:
@@ -175,6 +176,7 @@ class ColdBrew(BaseEstimator):
 
     def embed(self, x: Any, *, node_ids: Any = None) -> torch.Tensor:
         """The student's estimate of the teacher embedding (N, D), from features alone."""
+        self._check_fitted()
         return self._chunked(lambda xb, _ids: self.student_.mlp1(xb), x, node_ids)
 
     @torch.no_grad()

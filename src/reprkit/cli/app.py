@@ -1,0 +1,106 @@
+"""``reprkit`` command line: ``list``, ``<method> config``, ``<method> run``.
+
+The CLI only maps arguments onto ``experiment.run(...)``; all checks live in the library.
+"""
+
+# no `from __future__ import annotations`: typer reads real annotations that use closures
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from reprkit.core import registry
+from reprkit.core.config import config_to_dict, parse_set
+
+app = typer.Typer(help="reprkit: ten methods from Amazon's ICLR 2022 papers, with reproductions.",
+                  no_args_is_help=True, add_completion=False)
+console = Console(stderr=True)
+
+
+@app.command("list")
+def list_all() -> None:
+    """Show methods (with status), datasets and experiments."""
+    out = Console()
+    t = Table(title="methods")
+    for col in ("name", "status", "paper", "datasets"):
+        t.add_column(col)
+    for spec in registry.methods().values():
+        t.add_row(spec.name, spec.status, spec.paper, ", ".join(spec.datasets) or "–")
+    out.print(t)
+    d = Table(title="datasets")
+    for col in ("name", "domain", "description"):
+        d.add_column(col)
+    for ds in registry.datasets().values():
+        d.add_row(ds.name, ds.domain, ds.description)
+    out.print(d)
+    out.print("experiments: " + ", ".join(
+        f"reprkit {m.name} run" for m in registry.methods().values() if m.experiment))
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        return [int(s) for s in text.split(",") if s.strip() != ""]
+    except ValueError:
+        raise typer.BadParameter(f"--seeds expects comma-separated integers like 0,1,2; got {text!r}") from None
+
+
+def _method_app(spec: registry.MethodSpec) -> typer.Typer:
+    sub = typer.Typer(help=f"{spec.paper}: {spec.description}", no_args_is_help=True)
+
+    @sub.command("config")
+    def config(
+        profile: Annotated[str, typer.Option(help="profile whose settings to show")] = "paper",
+        set_: Annotated[Optional[list[str]], typer.Option("--set", help="override key=value")] = None,
+    ) -> None:
+        """Print the experiment's config (defaults + profile + --set) as JSON."""
+        try:
+            cfg = spec.load_experiment().resolve_config(profile, parse_set(set_ or []))
+        except (KeyError, ValueError, TypeError) as e:
+            _fail(e)
+        print(json.dumps(config_to_dict(cfg), indent=2))
+
+    @sub.command("run")
+    def run(
+        dataset: Annotated[str, typer.Option(help=f"one of: {', '.join(spec.datasets)}")],
+        seeds: Annotated[str, typer.Option(help="comma-separated seeds")] = "0,1,2",
+        profile: Annotated[str, typer.Option(help="smoke (seconds) or paper (the headline experiment)")] = "smoke",
+        set_: Annotated[Optional[list[str]], typer.Option("--set", help="override a config key: a.b=value")] = None,
+        out: Annotated[Optional[Path], typer.Option(help="run folder (default runs/<method>/<dataset>/<stamp>)")] = None,
+        device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N")] = "auto",
+        progress: Annotated[Optional[bool], typer.Option("--progress/--no-progress", help="progress bars (default: when on a terminal)")] = None,
+    ) -> None:
+        """Run the paper's headline experiment and write metrics.json, results.md, plots."""
+        try:
+            path = spec.load_experiment().run(dataset=dataset, seeds=_seeds(seeds), profile=profile,
+                                              overrides=parse_set(set_ or []), out=out, device=device,
+                                              progress=progress)
+        except (KeyError, ValueError, TypeError, FileNotFoundError) as e:
+            _fail(e)
+        console.print(f"[green]done[/green]: {path}/results.md")
+        print((Path(path) / "results.md").read_text())
+
+    return sub
+
+
+def _fail(e: BaseException) -> None:
+    msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+    console.print(f"[red]error:[/red] {msg}")
+    raise typer.Exit(code=2)
+
+
+for _spec in registry.methods().values():
+    if _spec.experiment is not None:
+        app.add_typer(_method_app(_spec), name=_spec.name)
+
+
+def main() -> None:
+    app(prog_name="reprkit")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

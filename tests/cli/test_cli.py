@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from reprkit.cli.app import app
+
+runner = CliRunner()
+
+
+def test_list_and_config():
+    r = runner.invoke(app, ["list"])
+    assert r.exit_code == 0 and "coldbrew" in r.output and "planned" in r.output
+    r = runner.invoke(app, ["coldbrew", "config", "--profile", "smoke"])
+    assert r.exit_code == 0
+    assert json.loads(r.output)["coldbrew"]["teacher"]["epochs"] == 40
+
+
+def test_smoke_run_writes_a_valid_run_folder(tmp_path):
+    out = tmp_path / "run"
+    r = runner.invoke(app, ["coldbrew", "run", "--dataset", "synthetic", "--seeds", "0,1",
+                            "--profile", "smoke", "--out", str(out), "--device", "cpu"])
+    assert r.exit_code == 0, r.output
+    for name in ("config.json", "env.json", "metrics.json", "results.md", "run.log", "accuracy_by_group.png"):
+        assert (out / name).is_file(), name
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["method"] == "coldbrew" and m["dataset"] == "synthetic" and m["seeds"] == [0, 1]
+    assert m["wall_time_s"] > 0 and m["peak_mem_mb"] > 0
+    keys = {"model", "metric", "mean", "std", "per_seed", "higher_is_better", "paper", "paper_source"}
+    rows = {(row["model"], row["metric"]): row for row in m["results"]}
+    assert all(set(row) == keys and len(row["per_seed"]) == 2 for row in m["results"])
+    for model in ("coldbrew", "teacher", "gcn", "sage", "mlp", "graphmlp", "glnn", "lp"):
+        for metric in ("isolated_acc", "tail_acc", "head_acc", "overall_acc"):
+            assert 0.0 <= rows[(model, metric)]["mean"] <= 1.0
+    assert ("dataset", "fcr") in rows
+    # the student must beat chance (1/4) clearly on isolated nodes even in the smoke profile
+    assert rows[("coldbrew", "isolated_acc")]["mean"] > 0.45
+    assert "| coldbrew |" in (out / "results.md").read_text()
+
+
+def test_bad_arguments_fail_before_work_and_write_nothing(tmp_path):
+    out = tmp_path / "run"
+    for args, msg in [
+        (["--dataset", "pubmed"], "dataset must be one of"),
+        (["--dataset", "cora", "--seeds", "0,x"], "comma-separated integers"),
+        (["--dataset", "cora", "--profile", "huge"], "profile must be one of"),
+        (["--dataset", "cora", "--set", "coldbrew.teacher.lrr=1"], "did you mean"),
+        (["--dataset", "cora", "--device", "tpu"], "device"),
+    ]:
+        r = runner.invoke(app, ["coldbrew", "run", *args, "--out", str(out)])
+        assert r.exit_code == 2, (args, r.output)
+        assert msg in r.output, (args, r.output)
+        assert not out.exists()

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import pytest
+import torch
+from torch_geometric.data import Data
+
+from reprkit.datasets import _files
+from reprkit.datasets.graphs import load_graph, synthetic_graph, validate_graph
+from tests.conftest import shared_file
+
+
+def test_cora_ships_with_the_package(monkeypatch):
+    monkeypatch.delenv("REPRKIT_DATA", raising=False)
+    d = load_graph("cora")
+    assert d.x.shape == (2708, 1433) and d.edge_index.shape == (2, 10556) and int(d.y.max()) == 6
+
+
+def test_citeseer_from_shared_data():
+    shared_file("planetoid/ind.citeseer.x")
+    d = load_graph("citeseer")
+    assert d.x.shape == (3327, 3703) and int(d.y.max()) == 5
+
+
+def test_chameleon_has_geomgcn_splits():
+    shared_file("heterophilous/chameleon.npz")
+    d = load_graph("chameleon")
+    assert d.x.shape == (2277, 2325) and d.split_masks[0].shape == (10, 2277)
+    assert d.edge_index.shape[1] == 2 * 31371  # undirected: each edge both ways
+
+
+def test_missing_file_offline_names_the_file(monkeypatch, tmp_path):
+    monkeypatch.setenv("REPRKIT_DATA", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    with pytest.raises(FileNotFoundError, match=r"heterophilous/texas.npz.*REPRKIT_DATA"):
+        load_graph("texas")
+
+
+def test_corrupt_file_is_refused(monkeypatch, tmp_path):
+    (tmp_path / "heterophilous").mkdir()
+    (tmp_path / "heterophilous" / "texas.npz").write_bytes(b"not the file")
+    monkeypatch.setenv("REPRKIT_DATA", str(tmp_path))
+    with pytest.raises(ValueError, match="sha256"):
+        load_graph("texas")
+    assert _files.sha256_of(tmp_path / "heterophilous" / "texas.npz")
+
+
+def test_synthetic_is_seeded_and_long_tailed():
+    a, b = synthetic_graph(seed=1), synthetic_graph(seed=1)
+    assert torch.equal(a.x, b.x) and torch.equal(a.edge_index, b.edge_index)
+    deg = torch.bincount(a.edge_index[0], minlength=a.num_nodes)
+    assert (deg <= 2).float().mean() > 0.1 and deg.max() > 3 * deg.float().mean()
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda d: Data(edge_index=d.edge_index, y=d.y), "data.x is missing"),
+    (lambda d: Data(x=d.x, edge_index=d.edge_index + 1000, y=d.y), "node ids in"),
+    (lambda d: Data(x=torch.where(torch.rand_like(d.x) < 0.01, float("nan"), d.x), edge_index=d.edge_index, y=d.y), "NaN"),
+    (lambda d: Data(x=d.x, edge_index=d.edge_index.float(), y=d.y), "integer node ids"),
+    (lambda d: Data(x=d.x, edge_index=d.edge_index), "data.y is missing"),
+])
+def test_validate_graph_errors(synthetic, make, match):
+    with pytest.raises(ValueError, match=match):
+        validate_graph(make(synthetic))

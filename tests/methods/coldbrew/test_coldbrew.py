@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import pytest
+import torch
+from torch_geometric.data import Data
+
+from reprkit.datasets.graphs import load_graph, node_degree, synthetic_graph
+from reprkit.methods.coldbrew import ColdBrew
+from reprkit.methods.coldbrew.modules import ColdBrewStudent
+from reprkit.methods.coldbrew.splits import degree_groups, isolate, random_node_split
+from reprkit.models.node import SEGCN, MLP, accuracy, fit_node_classifier, prepare_graph
+
+SMALL = {"teacher__hidden": 32, "student__hidden": 64, "teacher__epochs": 80, "student__epochs": 80}
+
+
+def test_official_median_split_on_cora():
+    d = load_graph("cora")
+    g = degree_groups(d.edge_index, d.num_nodes, mode="official_median")
+    assert {k: int(v.sum()) for k, v in g.items()} == {"isolated": 534, "tail": 534, "head": 286}
+    deg = node_degree(d.edge_index, d.num_nodes)
+    assert deg[g["isolated"]].max() <= deg[g["tail"]].min() <= deg[g["head"]].min()
+    assert not (g["isolated"] & g["tail"]).any()
+
+
+def test_quantile_split_fractions_and_seeded_ties(synthetic):
+    n = synthetic.num_nodes
+    a = degree_groups(synthetic.edge_index, n, mode="quantile", isolated_frac=0.1, tail_frac=0.2, head_frac=0.3, seed=0)
+    b = degree_groups(synthetic.edge_index, n, mode="quantile", isolated_frac=0.1, tail_frac=0.2, head_frac=0.3, seed=0)
+    c = degree_groups(synthetic.edge_index, n, mode="quantile", isolated_frac=0.1, tail_frac=0.2, head_frac=0.3, seed=1)
+    assert [int(a[k].sum()) for k in ("isolated", "tail", "head")] == [30, 60, 90]
+    assert all(torch.equal(a[k], b[k]) for k in a) and not torch.equal(a["isolated"], c["isolated"])
+
+
+def test_isolate_removes_every_edge_of_isolated_nodes(synthetic):
+    n = synthetic.num_nodes
+    iso = degree_groups(synthetic.edge_index, n)["isolated"]
+    ei = isolate(synthetic.edge_index, iso)
+    assert node_degree(ei, n)[iso].sum() == 0
+    keep = ~(iso[synthetic.edge_index[0]] | iso[synthetic.edge_index[1]])
+    assert ei.shape[1] == int(keep.sum())
+
+
+def test_segcn_matches_dense_propagation(synthetic):
+    n, f = synthetic.x.shape
+    model = SEGCN(f, 8, 3, n, layers=2, dropout=0.0, se="all").eval()
+    with torch.no_grad():
+        for e in model.se:
+            e.normal_()
+    a = torch.zeros(n, n)
+    a[synthetic.edge_index[0], synthetic.edge_index[1]] = 1.0
+    a += torch.eye(n)
+    dinv = a.sum(1).pow(-0.5)
+    a_hat = dinv[:, None] * a * dinv[None, :]
+    h = torch.relu(a_hat @ (model.lins[0](synthetic.x) + model.se[0]))
+    expected = a_hat @ (model.lins[1](h) + model.se[1])
+    with torch.no_grad():
+        out = model(synthetic.x, prepare_graph(synthetic.edge_index, n))
+    assert torch.allclose(out, expected, atol=1e-5)
+
+
+def test_virtual_neighbours_match_brute_force():
+    torch.manual_seed(0)
+    pool, ids = torch.randn(20, 5), torch.arange(10, 30)
+    s = ColdBrewStudent(4, 5, 3, pool, ids, n_nodes=40, top_k=3)
+    q = torch.randn(6, 5)
+    node_ids = torch.tensor([0, 10, 15, 29, 35, 12])
+    out = s.virtual_neighbours(q, node_ids)
+    for i in range(6):
+        scores = [(float(q[i] @ pool[j]), j) for j in range(20) if int(ids[j]) != int(node_ids[i])]
+        top = sorted(scores, reverse=True)[:3]
+        w = torch.softmax(torch.tensor([t[0] for t in top]), 0)
+        expected = sum(w[k] * pool[top[k][1]] for k in range(3))
+        assert torch.allclose(out[i], expected, atol=1e-5)
+
+
+def _cold_start(seed=0):
+    data = synthetic_graph(n_nodes=600, n_classes=4, n_features=32, feature_signal=0.6, seed=seed)
+    g = degree_groups(data.edge_index, data.num_nodes)
+    tr, va, te = random_node_split(data.num_nodes, 0.3, 0.2, seed)
+    obs = Data(x=data.x, y=data.y, edge_index=isolate(data.edge_index, g["isolated"]), train_mask=tr)
+    return obs, g["isolated"], va, te
+
+
+def test_student_learns_isolated_nodes_better_than_chance_and_mlp_level():
+    obs, iso, va, te = _cold_start()
+    model = ColdBrew(device="cpu", **SMALL).fit(obs, val=va)
+    p = model.predict_proba(obs.x, node_ids=torch.arange(obs.num_nodes))
+    acc_iso = accuracy(p, obs.y, iso & te)
+    mlp = MLP(obs.x.shape[1], 64, 4)
+    fit_node_classifier(mlp, obs.x, None, obs.y, obs.train_mask, va, lr=0.01, weight_decay=5e-4, epochs=80, patience=50)
+    with torch.no_grad():
+        acc_mlp = accuracy(mlp(obs.x), obs.y, iso & te)
+    assert acc_iso > 0.6, acc_iso  # chance is 0.25
+    assert acc_iso >= acc_mlp - 0.05, (acc_iso, acc_mlp)
+
+
+def test_brand_new_node_needs_only_features():
+    obs, _, va, _ = _cold_start()
+    model = ColdBrew(device="cpu", **SMALL).fit(obs, val=va)
+    x_new = torch.randn(5, obs.x.shape[1]).numpy()
+    assert model.predict(x_new).shape == (5,)
+    assert model.embed(x_new).shape == (5, model.emb_dim_)
+    with pytest.raises(ValueError, match="has 3 features per node but ColdBrew was fitted on 32"):
+        model.predict(torch.randn(2, 3))
+    with pytest.raises(ValueError, match="NaN"):
+        model.predict(torch.full((2, 32), float("nan")))
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda d: Data(edge_index=d.edge_index, y=d.y, train_mask=d.train_mask), "data.x is missing"),
+    (lambda d: Data(x=d.x, edge_index=d.edge_index * 100, y=d.y, train_mask=d.train_mask), "node ids in"),
+    (lambda d: Data(x=d.x.masked_fill(torch.rand_like(d.x) < 0.01, float("nan")), edge_index=d.edge_index, y=d.y, train_mask=d.train_mask), "NaN"),
+    (lambda d: Data(x=d.x, edge_index=torch.zeros(2, 0, dtype=torch.long), y=d.y, train_mask=d.train_mask), "no edges"),
+    (lambda d: Data(x=d.x, edge_index=d.edge_index, y=d.y, train_mask=torch.zeros_like(d.train_mask)), "selects no node"),
+])
+def test_bad_input_fails_before_training(make, match):
+    obs, _, va, _ = _cold_start()
+    with pytest.raises(ValueError, match=match):
+        ColdBrew(device="cpu").fit(make(obs), val=va)
+
+
+def test_bad_val_and_config():
+    obs, _, _, _ = _cold_start()
+    with pytest.raises(ValueError, match=r"val must have shape \(600,\)"):
+        ColdBrew(device="cpu").fit(obs, val=torch.ones(5, dtype=torch.bool))
+    with pytest.raises(KeyError, match="did you mean"):
+        ColdBrew(student__topk=3)

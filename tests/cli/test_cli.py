@@ -19,15 +19,46 @@ def test_list_and_config():
 
 def test_smoke_run_writes_a_valid_run_folder(tmp_path):
     out = tmp_path / "run"
-    r = runner.invoke(app, ["coldbrew", "run", "--dataset", "synthetic", "--seeds", "0,1",
-                            "--profile", "smoke", "--out", str(out), "--device", "cpu"])
+    r = runner.invoke(
+        app,
+        [
+            "coldbrew",
+            "run",
+            "--dataset",
+            "synthetic",
+            "--seeds",
+            "0,1",
+            "--profile",
+            "smoke",
+            "--out",
+            str(out),
+            "--device",
+            "cpu",
+        ],
+    )
     assert r.exit_code == 0, r.output
-    for name in ("config.json", "env.json", "metrics.json", "results.md", "run.log", "accuracy_by_group.png"):
+    for name in (
+        "config.json",
+        "env.json",
+        "metrics.json",
+        "results.md",
+        "run.log",
+        "accuracy_by_group.png",
+    ):
         assert (out / name).is_file(), name
     m = json.loads((out / "metrics.json").read_text())
     assert m["method"] == "coldbrew" and m["dataset"] == "synthetic" and m["seeds"] == [0, 1]
     assert m["wall_time_s"] > 0 and m["peak_mem_mb"] > 0
-    keys = {"model", "metric", "mean", "std", "per_seed", "higher_is_better", "paper", "paper_source"}
+    keys = {
+        "model",
+        "metric",
+        "mean",
+        "std",
+        "per_seed",
+        "higher_is_better",
+        "paper",
+        "paper_source",
+    }
     rows = {(row["model"], row["metric"]): row for row in m["results"]}
     assert all(set(row) == keys and len(row["per_seed"]) == 2 for row in m["results"])
     for model in ("coldbrew", "teacher", "gcn", "sage", "mlp", "graphmlp", "glnn", "lp"):

@@ -9,8 +9,15 @@ from reprkit.methods.coldbrew.config import ColdBrewConfig, ColdBrewExperimentCo
 
 
 def test_typed_overrides_convert_strings():
-    cfg = apply_overrides(ColdBrewConfig(), {"teacher.lr": "0.02", "student.top_k": "5",
-                                             "student.exclude_self": "false", "teacher.se": "all"})
+    cfg = apply_overrides(
+        ColdBrewConfig(),
+        {
+            "teacher.lr": "0.02",
+            "student.top_k": "5",
+            "student.exclude_self": "false",
+            "teacher.se": "all",
+        },
+    )
     assert cfg.teacher.lr == 0.02 and cfg.student.top_k == 5
     assert cfg.student.exclude_self is False and cfg.teacher.se == "all"
 
@@ -20,14 +27,17 @@ def test_unknown_key_suggests_the_nearest():
         apply_overrides(ColdBrewExperimentConfig(), {"coldbrew.teacher.lrr": "1"})
 
 
-@pytest.mark.parametrize("key,value,match", [
-    ("student.top_k", "three", "expected an integer"),
-    ("student.top_k", "2.5", "expected an integer"),
-    ("teacher.se", "some", "expected one of"),
-    ("student.exclude_self", "maybe", "expected a boolean"),
-    ("student.top_k", "0", "top_k must be >= 1"),
-    ("seed", "-1", "seed must be >= 0"),
-])
+@pytest.mark.parametrize(
+    "key,value,match",
+    [
+        ("student.top_k", "three", "expected an integer"),
+        ("student.top_k", "2.5", "expected an integer"),
+        ("teacher.se", "some", "expected one of"),
+        ("student.exclude_self", "maybe", "expected a boolean"),
+        ("student.top_k", "0", "top_k must be >= 1"),
+        ("seed", "-1", "seed must be >= 0"),
+    ],
+)
 def test_bad_values_are_rejected(key, value, match):
     with pytest.raises(ValueError, match=match):
         apply_overrides(ColdBrewConfig(), {key: value})

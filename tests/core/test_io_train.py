@@ -34,9 +34,8 @@ def test_seeded_is_deterministic_and_restores_global_state():
     with seeded(0):
         b = torch.rand(3)
     assert torch.equal(a, b) and torch.equal(before, after)
-    with pytest.raises(ValueError, match="non-negative integer"):
-        with seeded(-1):
-            pass
+    with pytest.raises(ValueError, match="non-negative integer"), seeded(-1):
+        pass
 
 
 def test_device_resolution():
@@ -51,6 +50,13 @@ def test_fit_loop_keeps_best_validation_weights():
     with torch.no_grad():
         w.weight.fill_(0.0)
     # the loss pushes the weight up forever; the score prefers weight == 1
-    fit_loop(w, lambda: -w.weight.sum(), lambda: -abs(w.weight.item() - 1.0),
-             lr=0.1, weight_decay=0.0, epochs=100, patience=5)
+    fit_loop(
+        w,
+        lambda: -w.weight.sum(),
+        lambda: -abs(w.weight.item() - 1.0),
+        lr=0.1,
+        weight_decay=0.0,
+        epochs=100,
+        patience=5,
+    )
     assert abs(w.weight.item() - 1.0) < 0.15

@@ -51,13 +51,23 @@ def test_synthetic_is_seeded_and_long_tailed():
     assert (deg <= 2).float().mean() > 0.1 and deg.max() > 3 * deg.float().mean()
 
 
-@pytest.mark.parametrize("make,match", [
-    (lambda d: Data(edge_index=d.edge_index, y=d.y), "data.x is missing"),
-    (lambda d: Data(x=d.x, edge_index=d.edge_index + 1000, y=d.y), "node ids in"),
-    (lambda d: Data(x=torch.where(torch.rand_like(d.x) < 0.01, float("nan"), d.x), edge_index=d.edge_index, y=d.y), "NaN"),
-    (lambda d: Data(x=d.x, edge_index=d.edge_index.float(), y=d.y), "integer node ids"),
-    (lambda d: Data(x=d.x, edge_index=d.edge_index), "data.y is missing"),
-])
+@pytest.mark.parametrize(
+    "make,match",
+    [
+        (lambda d: Data(edge_index=d.edge_index, y=d.y), "data.x is missing"),
+        (lambda d: Data(x=d.x, edge_index=d.edge_index + 1000, y=d.y), "node ids in"),
+        (
+            lambda d: Data(
+                x=torch.where(torch.rand_like(d.x) < 0.01, float("nan"), d.x),
+                edge_index=d.edge_index,
+                y=d.y,
+            ),
+            "NaN",
+        ),
+        (lambda d: Data(x=d.x, edge_index=d.edge_index.float(), y=d.y), "integer node ids"),
+        (lambda d: Data(x=d.x, edge_index=d.edge_index), "data.y is missing"),
+    ],
+)
 def test_validate_graph_errors(synthetic, make, match):
     with pytest.raises(ValueError, match=match):
         validate_graph(make(synthetic))

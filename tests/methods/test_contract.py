@@ -19,7 +19,12 @@ def _coldbrew_case():
     data.train_mask[perm[:80]] = True
     val = torch.zeros(200, dtype=torch.bool)
     val[perm[80:130]] = True
-    small = {"teacher__epochs": 15, "student__epochs": 15, "teacher__hidden": 16, "student__hidden": 16}
+    small = {
+        "teacher__epochs": 15,
+        "student__epochs": 15,
+        "teacher__hidden": 16,
+        "student__hidden": 16,
+    }
     return small, (data,), {"val": val}, lambda m: m.predict_proba(data.x)
 
 

@@ -8,7 +8,7 @@ The CLI only maps arguments onto ``experiment.run(...)``; all checks live in the
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -17,8 +17,11 @@ from rich.table import Table
 from reprkit.core import registry
 from reprkit.core.config import config_to_dict, parse_set
 
-app = typer.Typer(help="reprkit: ten methods from Amazon's ICLR 2022 papers, with reproductions.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="reprkit: ten methods from Amazon's ICLR 2022 papers, with reproductions.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 console = Console(stderr=True)
 
 
@@ -38,15 +41,19 @@ def list_all() -> None:
     for ds in registry.datasets().values():
         d.add_row(ds.name, ds.domain, ds.description)
     out.print(d)
-    out.print("experiments: " + ", ".join(
-        f"reprkit {m.name} run" for m in registry.methods().values() if m.experiment))
+    out.print(
+        "experiments: "
+        + ", ".join(f"reprkit {m.name} run" for m in registry.methods().values() if m.experiment)
+    )
 
 
 def _seeds(text: str) -> list[int]:
     try:
         return [int(s) for s in text.split(",") if s.strip() != ""]
     except ValueError:
-        raise typer.BadParameter(f"--seeds expects comma-separated integers like 0,1,2; got {text!r}") from None
+        raise typer.BadParameter(
+            f"--seeds expects comma-separated integers like 0,1,2; got {text!r}"
+        ) from None
 
 
 def _method_app(spec: registry.MethodSpec) -> typer.Typer:
@@ -55,7 +62,7 @@ def _method_app(spec: registry.MethodSpec) -> typer.Typer:
     @sub.command("config")
     def config(
         profile: Annotated[str, typer.Option(help="profile whose settings to show")] = "paper",
-        set_: Annotated[Optional[list[str]], typer.Option("--set", help="override key=value")] = None,
+        set_: Annotated[list[str] | None, typer.Option("--set", help="override key=value")] = None,
     ) -> None:
         """Print the experiment's config (defaults + profile + --set) as JSON."""
         try:
@@ -68,17 +75,35 @@ def _method_app(spec: registry.MethodSpec) -> typer.Typer:
     def run(
         dataset: Annotated[str, typer.Option(help=f"one of: {', '.join(spec.datasets)}")],
         seeds: Annotated[str, typer.Option(help="comma-separated seeds")] = "0,1,2",
-        profile: Annotated[str, typer.Option(help="smoke (seconds) or paper (the headline experiment)")] = "smoke",
-        set_: Annotated[Optional[list[str]], typer.Option("--set", help="override a config key: a.b=value")] = None,
-        out: Annotated[Optional[Path], typer.Option(help="run folder (default runs/<method>/<dataset>/<stamp>)")] = None,
+        profile: Annotated[
+            str, typer.Option(help="smoke (seconds) or paper (the headline experiment)")
+        ] = "smoke",
+        set_: Annotated[
+            list[str] | None, typer.Option("--set", help="override a config key: a.b=value")
+        ] = None,
+        out: Annotated[
+            Path | None,
+            typer.Option(help="run folder (default runs/<method>/<dataset>/<stamp>)"),
+        ] = None,
         device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N")] = "auto",
-        progress: Annotated[Optional[bool], typer.Option("--progress/--no-progress", help="progress bars (default: when on a terminal)")] = None,
+        progress: Annotated[
+            bool | None,
+            typer.Option(
+                "--progress/--no-progress", help="progress bars (default: when on a terminal)"
+            ),
+        ] = None,
     ) -> None:
         """Run the paper's headline experiment and write metrics.json, results.md, plots."""
         try:
-            path = spec.load_experiment().run(dataset=dataset, seeds=_seeds(seeds), profile=profile,
-                                              overrides=parse_set(set_ or []), out=out, device=device,
-                                              progress=progress)
+            path = spec.load_experiment().run(
+                dataset=dataset,
+                seeds=_seeds(seeds),
+                profile=profile,
+                overrides=parse_set(set_ or []),
+                out=out,
+                device=device,
+                progress=progress,
+            )
         except (KeyError, ValueError, TypeError, FileNotFoundError) as e:
             _fail(e)
         console.print(f"[green]done[/green]: {path}/results.md")

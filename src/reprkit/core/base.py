@@ -47,7 +47,9 @@ class BaseEstimator:
                 f"got {type(config).__name__}"
             )
         # keyword overrides use "__" for nesting: teacher__lr=0.01 -> "teacher.lr"
-        self.config = apply_overrides(config, {k.replace("__", "."): v for k, v in overrides.items()})
+        self.config = apply_overrides(
+            config, {k.replace("__", "."): v for k, v in overrides.items()}
+        )
         self.device = resolve_device(device)
         self.progress = progress
 
@@ -84,7 +86,9 @@ class BaseEstimator:
         path = Path(path)
         for name in ("config.json", "state.pt"):
             if not (path / name).exists():
-                raise FileNotFoundError(f"{path / name} not found: is {path} a saved {cls.__name__}?")
+                raise FileNotFoundError(
+                    f"{path / name} not found: is {path} a saved {cls.__name__}?"
+                )
         meta = json.loads((path / "meta.json").read_text()) if (path / "meta.json").exists() else {}
         if meta.get("class", cls.__name__) != cls.__name__:
             raise ValueError(f"{path} holds a {meta['class']}, not a {cls.__name__}")

@@ -11,10 +11,18 @@ for _name, _desc in [
     register_dataset(DatasetSpec(_name, "graphs", "reprkit.datasets.graphs:load_graph", _desc))
 for _name in ("chameleon", "squirrel", "actor", "cornell", "texas", "wisconsin"):
     register_dataset(
-        DatasetSpec(_name, "graphs", "reprkit.datasets.graphs:load_graph",
-                    f"heterophilous graph {_name} with the 10 Geom-GCN splits")
+        DatasetSpec(
+            _name,
+            "graphs",
+            "reprkit.datasets.graphs:load_graph",
+            f"heterophilous graph {_name} with the 10 Geom-GCN splits",
+        )
     )
 register_dataset(
-    DatasetSpec("synthetic", "graphs", "reprkit.datasets.graphs:load_graph",
-                "degree-corrected SBM, 600 nodes, class-correlated features (seconds to run)")
+    DatasetSpec(
+        "synthetic",
+        "graphs",
+        "reprkit.datasets.graphs:load_graph",
+        "degree-corrected SBM, 600 nodes, class-correlated features (seconds to run)",
+    )
 )

@@ -73,7 +73,9 @@ def fetch(f: RemoteFile) -> Path:
     where = f"$REPRKIT_DATA/{f.relpath}" + (f" (REPRKIT_DATA={root})" if root else "")
     hint = f"put the file at {where} or at {cached}; its source is {f.url}"
     if os.environ.get("REPRKIT_OFFLINE") == "1":
-        raise FileNotFoundError(f"{f.relpath} not found and downloads are off (REPRKIT_OFFLINE=1): {hint}")
+        raise FileNotFoundError(
+            f"{f.relpath} not found and downloads are off (REPRKIT_OFFLINE=1): {hint}"
+        )
     cached.parent.mkdir(parents=True, exist_ok=True)
     try:
         with atomic_dir(cached.parent / f".dl-{cached.name}") as tmp:
@@ -82,7 +84,9 @@ def fetch(f: RemoteFile) -> Path:
             _check(tmp / "f", f)
             os.replace(tmp / "f", cached)
     except (OSError, ValueError) as e:
-        raise FileNotFoundError(f"{f.relpath} not found and could not be downloaded ({e}): {hint}") from e
+        raise FileNotFoundError(
+            f"{f.relpath} not found and could not be downloaded ({e}): {hint}"
+        ) from e
     finally:
         shutil.rmtree(cached.parent / f".dl-{cached.name}", ignore_errors=True)
     return cached

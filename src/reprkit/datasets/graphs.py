@@ -7,7 +7,6 @@ that ``make demo`` works offline on a fresh machine.
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -64,7 +63,11 @@ def load_planetoid(name: str) -> Data:
     if name not in _PLANETOID_SHA:
         raise ValueError(f"name must be one of {list(_PLANETOID_SHA)}, got {name!r}")
     paths = [
-        fetch(RemoteFile(f"planetoid/ind.{name}.{part}", _PLANETOID_URL.format(name=name, part=part), sha))
+        fetch(
+            RemoteFile(
+                f"planetoid/ind.{name}.{part}", _PLANETOID_URL.format(name=name, part=part), sha
+            )
+        )
         for part, sha in _PLANETOID_SHA[name].items()
     ]
     folders = {p.parent for p in paths}
@@ -89,7 +92,9 @@ def load_heterophilous(name: str) -> Data:
     """
     if name not in _HETERO_SHA:
         raise ValueError(f"name must be one of {list(_HETERO_SHA)}, got {name!r}")
-    path = fetch(RemoteFile(f"heterophilous/{name}.npz", _HETERO_URL.format(name=name), _HETERO_SHA[name]))
+    path = fetch(
+        RemoteFile(f"heterophilous/{name}.npz", _HETERO_URL.format(name=name), _HETERO_SHA[name])
+    )
     z = np.load(path)
     n = z["node_features"].shape[0]
     edge_index = to_undirected(torch.from_numpy(z["edges"].T.astype(np.int64)), num_nodes=n)
@@ -98,7 +103,9 @@ def load_heterophilous(name: str) -> Data:
         y=torch.from_numpy(z["node_labels"].astype(np.int64)),
         edge_index=edge_index,
     )
-    data.split_masks = tuple(torch.from_numpy(z[k].astype(bool)) for k in ("train_masks", "val_masks", "test_masks"))
+    data.split_masks = tuple(
+        torch.from_numpy(z[k].astype(bool)) for k in ("train_masks", "val_masks", "test_masks")
+    )
     data.name = name
     return data
 
@@ -129,10 +136,16 @@ def synthetic_graph(
     p = np.outer(theta, theta) * block * avg_degree / n_nodes
     upper = np.triu(rng.random((n_nodes, n_nodes)) < np.clip(p, 0, 1), k=1)
     src, dst = np.nonzero(upper)
-    edge_index = to_undirected(torch.from_numpy(np.stack([src, dst]).astype(np.int64)), num_nodes=n_nodes)
+    edge_index = to_undirected(
+        torch.from_numpy(np.stack([src, dst]).astype(np.int64)), num_nodes=n_nodes
+    )
     means = rng.normal(0.0, 1.0, (n_classes, n_features))
     x = feature_signal * means[y] + rng.normal(0.0, 1.0, (n_nodes, n_features))
-    data = Data(x=torch.from_numpy(x.astype(np.float32)), y=torch.from_numpy(y.astype(np.int64)), edge_index=edge_index)
+    data = Data(
+        x=torch.from_numpy(x.astype(np.float32)),
+        y=torch.from_numpy(y.astype(np.int64)),
+        edge_index=edge_index,
+    )
     data.name = "synthetic"
     return data
 
@@ -170,7 +183,9 @@ def as_features(x: object, name: str = "x") -> torch.Tensor:
     if isinstance(x, np.ndarray):
         x = torch.from_numpy(x)
     if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor or numpy array of shape (N, F), got {type(x).__name__}")
+        raise TypeError(
+            f"{name} must be a torch.Tensor or numpy array of shape (N, F), got {type(x).__name__}"
+        )
     if x.dim() != 2:
         raise ValueError(f"{name} must have shape (N, F), got shape {tuple(x.shape)}")
     if x.shape[0] == 0:
@@ -191,9 +206,13 @@ def validate_graph(data: object, name: str = "data", *, need_labels: bool = True
     n = x.shape[0]
     ei = getattr(data, "edge_index", None)
     if ei is None:
-        raise ValueError(f"{name}.edge_index is missing: pass an empty (2, 0) tensor for a graph without edges")
+        raise ValueError(
+            f"{name}.edge_index is missing: pass an empty (2, 0) tensor for a graph without edges"
+        )
     if not isinstance(ei, torch.Tensor) or ei.dim() != 2 or ei.shape[0] != 2:
-        raise ValueError(f"{name}.edge_index must be a tensor of shape (2, E), got {getattr(ei, 'shape', type(ei))}")
+        raise ValueError(
+            f"{name}.edge_index must be a tensor of shape (2, E), got {getattr(ei, 'shape', type(ei))}"
+        )
     if ei.dtype not in (torch.int64, torch.int32):
         raise ValueError(f"{name}.edge_index must hold integer node ids, got dtype {ei.dtype}")
     if ei.numel() and (int(ei.min()) < 0 or int(ei.max()) >= n):
@@ -206,7 +225,9 @@ def validate_graph(data: object, name: str = "data", *, need_labels: bool = True
         if y is None:
             raise ValueError(f"{name}.y is missing: integer class labels of shape (N,) are needed")
         if not isinstance(y, torch.Tensor) or y.shape != (n,):
-            raise ValueError(f"{name}.y must have shape ({n},), got {tuple(getattr(y, 'shape', ()))}")
+            raise ValueError(
+                f"{name}.y must have shape ({n},), got {tuple(getattr(y, 'shape', ()))}"
+            )
         if torch.is_floating_point(y):
             raise ValueError(f"{name}.y must hold integer class labels, got dtype {y.dtype}")
 

@@ -41,9 +41,14 @@ class ResultRow:
     def as_json(self) -> dict[str, Any]:
         mean, std = mean_std(self.per_seed)
         return {
-            "model": self.model, "metric": self.metric, "mean": round(mean, 6), "std": round(std, 6),
-            "per_seed": [round(v, 6) for v in self.per_seed], "higher_is_better": self.higher_is_better,
-            "paper": self.paper, "paper_source": self.paper_source,
+            "model": self.model,
+            "metric": self.metric,
+            "mean": round(mean, 6),
+            "std": round(std, 6),
+            "per_seed": [round(v, 6) for v in self.per_seed],
+            "higher_is_better": self.higher_is_better,
+            "paper": self.paper,
+            "paper_source": self.paper_source,
         }
 
 
@@ -65,10 +70,16 @@ def env_info(device: torch.device) -> dict[str, Any]:
     import reprkit
 
     info: dict[str, Any] = {
-        "reprkit": reprkit.__version__, "python": platform.python_version(), "torch": torch.__version__,
-        "platform": platform.platform(), "device": str(device), "device_name": device_name(device),
-        "cpu": device_name(torch.device("cpu")), "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(), "cuda_available": torch.cuda.is_available(),
+        "reprkit": reprkit.__version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "platform": platform.platform(),
+        "device": str(device),
+        "device_name": device_name(device),
+        "cpu": device_name(torch.device("cpu")),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "cuda_available": torch.cuda.is_available(),
         "argv": sys.argv,
     }
     try:
@@ -79,7 +90,9 @@ def env_info(device: torch.device) -> dict[str, Any]:
         pass
     try:
         root = Path(__file__).resolve().parents[3]
-        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        )
         if commit.returncode == 0:
             info["git_commit"] = commit.stdout.strip()
     except (OSError, subprocess.SubprocessError):
@@ -104,9 +117,19 @@ class RunRecorder:
     plots: list[tuple[str, Callable[[Path], None]]] = field(default_factory=list)
     fractions: bool = True  # metrics are fractions, shown as % in results.md
 
-    def add(self, model: str, metric: str, per_seed: Sequence[float], *, paper: float | None = None,
-            source: str | None = None, higher_is_better: bool = True) -> None:
-        self.rows.append(ResultRow(model, metric, [float(v) for v in per_seed], higher_is_better, paper, source))
+    def add(
+        self,
+        model: str,
+        metric: str,
+        per_seed: Sequence[float],
+        *,
+        paper: float | None = None,
+        source: str | None = None,
+        higher_is_better: bool = True,
+    ) -> None:
+        self.rows.append(
+            ResultRow(model, metric, [float(v) for v in per_seed], higher_is_better, paper, source)
+        )
 
     def note(self, text: str) -> None:
         self.notes.append(text)
@@ -130,14 +153,20 @@ class RunRecorder:
                 body(self)
                 wall = time.perf_counter() - start
                 metrics = {
-                    "method": self.method, "dataset": self.dataset, "profile": self.profile,
-                    "seeds": list(self.seeds), "wall_time_s": round(wall, 2),
+                    "method": self.method,
+                    "dataset": self.dataset,
+                    "profile": self.profile,
+                    "seeds": list(self.seeds),
+                    "wall_time_s": round(wall, 2),
                     "peak_mem_mb": peak_mem_mb(self.device),
-                    "results": [r.as_json() for r in self.rows], "notes": self.notes,
+                    "results": [r.as_json() for r in self.rows],
+                    "notes": self.notes,
                 }
                 atomic_write_json(tmp / "metrics.json", metrics)
                 atomic_write_json(tmp / "env.json", env)
-                atomic_write_text(tmp / "results.md", results_markdown(metrics, self.title, env, self.fractions))
+                atomic_write_text(
+                    tmp / "results.md", results_markdown(metrics, self.title, env, self.fractions)
+                )
                 for filename, fn in self.plots:
                     fn(tmp / filename)
                 log.info("wrote %s in %.1fs", self.out, wall)
@@ -151,7 +180,9 @@ def _fmt(v: float | None, scale: float, digits: int = 2) -> str:
     return "–" if v is None else f"{v * scale:.{digits}f}"
 
 
-def results_markdown(metrics: dict[str, Any], title: str, env: dict[str, Any], fractions: bool = True) -> str:
+def results_markdown(
+    metrics: dict[str, Any], title: str, env: dict[str, Any], fractions: bool = True
+) -> str:
     """A table per run: rows = models, columns = metrics, cells ``ours ± std [paper]``."""
     scale = 100.0 if fractions else 1.0
     results = metrics["results"]
@@ -160,11 +191,14 @@ def results_markdown(metrics: dict[str, Any], title: str, env: dict[str, Any], f
     cell = {(r["model"], r["metric"]): r for r in results}
     n = len(metrics["seeds"])
     lines = [
-        f"## {title or metrics['method']} — {metrics['dataset']} ({metrics['profile']} profile)", "",
-        f"Mean ± std over {n} seed(s) {metrics['seeds']}" + (", in %" if fractions else "")
+        f"## {title or metrics['method']} — {metrics['dataset']} ({metrics['profile']} profile)",
+        "",
+        f"Mean ± std over {n} seed(s) {metrics['seeds']}"
+        + (", in %" if fractions else "")
         + "; `[x]` is the paper's number. "
         f"Wall time {metrics['wall_time_s']:.1f} s, peak memory {metrics['peak_mem_mb']:.0f} MB on "
-        f"{env.get('device_name', env.get('device'))}.", "",
+        f"{env.get('device_name', env.get('device'))}.",
+        "",
         "| model | " + " | ".join(metric_names) + " |",
         "|---|" + "---|" * len(metric_names),
     ]

@@ -12,8 +12,17 @@ register_method(
         status="works",
         estimator="reprkit.methods.coldbrew.method:ColdBrew",
         experiment="reprkit.methods.coldbrew.experiment",
-        datasets=("cora", "citeseer", "chameleon", "squirrel", "actor", "cornell", "texas",
-                  "wisconsin", "synthetic"),
+        datasets=(
+            "cora",
+            "citeseer",
+            "chameleon",
+            "squirrel",
+            "actor",
+            "cornell",
+            "texas",
+            "wisconsin",
+            "synthetic",
+        ),
         description="classify nodes with few or no edges (strict cold start) by GNN->MLP distillation",
     )
 )

@@ -48,7 +48,12 @@ class Graph:
     norm_weight: torch.Tensor  # (E + N,) D^-1/2 (A + I) D^-1/2 entries
 
     def to(self, device: torch.device) -> Graph:
-        return Graph(self.edge_index.to(device), self.num_nodes, self.norm_index.to(device), self.norm_weight.to(device))
+        return Graph(
+            self.edge_index.to(device),
+            self.num_nodes,
+            self.norm_index.to(device),
+            self.norm_weight.to(device),
+        )
 
 
 def prepare_graph(edge_index: torch.Tensor, num_nodes: int) -> Graph:
@@ -63,10 +68,12 @@ class MLP(nn.Module):
         x: (N, in_dim) -> (N, out_dim)
     """
 
-    def __init__(self, in_dim: int, hidden: int, out_dim: int, layers: int = 2, dropout: float = 0.5) -> None:
+    def __init__(
+        self, in_dim: int, hidden: int, out_dim: int, layers: int = 2, dropout: float = 0.5
+    ) -> None:
         super().__init__()
         dims = [in_dim] + [hidden] * (layers - 1) + [out_dim]
-        self.lins = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
+        self.lins = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True))
         self.dropout = dropout
 
     def hidden(self, x: torch.Tensor) -> torch.Tensor:
@@ -106,7 +113,7 @@ class SEGCN(nn.Module):
     ) -> None:
         super().__init__()
         dims = [in_dim] + [hidden] * (layers - 1) + [n_classes]
-        self.lins = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
+        self.lins = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True))
         with_se = [se == "all" or (se == "first" and i == 0) for i in range(layers)]
         self.se = nn.ParameterList(
             nn.Parameter(torch.zeros(n_nodes, dims[i + 1])) for i in range(layers) if with_se[i]
@@ -146,10 +153,12 @@ class SAGE(nn.Module):
         x: (N, F), graph with N nodes -> logits (N, C)
     """
 
-    def __init__(self, in_dim: int, hidden: int, n_classes: int, *, layers: int = 2, dropout: float = 0.5) -> None:
+    def __init__(
+        self, in_dim: int, hidden: int, n_classes: int, *, layers: int = 2, dropout: float = 0.5
+    ) -> None:
         super().__init__()
         dims = [in_dim] + [hidden] * (layers - 1) + [n_classes]
-        self.convs = nn.ModuleList(SAGEConv(a, b) for a, b in zip(dims[:-1], dims[1:]))
+        self.convs = nn.ModuleList(SAGEConv(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True))
         self.dropout = dropout
 
     sparse_input = False  # SAGEConv gathers raw neighbour features: it needs dense rows
@@ -228,6 +237,13 @@ def fit_node_classifier(
 
     score_fn = None if val_mask is None else score
     return fit_loop(
-        model, loss_fn, score_fn, lr=lr, weight_decay=weight_decay, epochs=epochs,
-        patience=patience, progress=progress, desc=desc,
+        model,
+        loss_fn,
+        score_fn,
+        lr=lr,
+        weight_decay=weight_decay,
+        epochs=epochs,
+        patience=patience,
+        progress=progress,
+        desc=desc,
     )

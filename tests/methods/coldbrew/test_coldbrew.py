@@ -9,9 +9,14 @@ from reprkit.datasets.graphs import load_graph, node_degree, synthetic_graph
 from reprkit.methods.coldbrew import ColdBrew
 from reprkit.methods.coldbrew.modules import ColdBrewStudent
 from reprkit.methods.coldbrew.splits import degree_groups, isolate, random_node_split
-from reprkit.models.node import SEGCN, MLP, accuracy, fit_node_classifier, prepare_graph
+from reprkit.models.node import MLP, SEGCN, accuracy, fit_node_classifier, prepare_graph
 
-SMALL = {"teacher__hidden": 32, "student__hidden": 64, "teacher__epochs": 200, "student__epochs": 200}
+SMALL = {
+    "teacher__hidden": 32,
+    "student__hidden": 64,
+    "teacher__epochs": 200,
+    "student__epochs": 200,
+}
 
 
 def test_official_median_split_on_cora():
@@ -25,9 +30,33 @@ def test_official_median_split_on_cora():
 
 def test_quantile_split_fractions_and_seeded_ties(synthetic):
     n = synthetic.num_nodes
-    a = degree_groups(synthetic.edge_index, n, mode="quantile", isolated_frac=0.1, tail_frac=0.2, head_frac=0.3, seed=0)
-    b = degree_groups(synthetic.edge_index, n, mode="quantile", isolated_frac=0.1, tail_frac=0.2, head_frac=0.3, seed=0)
-    c = degree_groups(synthetic.edge_index, n, mode="quantile", isolated_frac=0.1, tail_frac=0.2, head_frac=0.3, seed=1)
+    a = degree_groups(
+        synthetic.edge_index,
+        n,
+        mode="quantile",
+        isolated_frac=0.1,
+        tail_frac=0.2,
+        head_frac=0.3,
+        seed=0,
+    )
+    b = degree_groups(
+        synthetic.edge_index,
+        n,
+        mode="quantile",
+        isolated_frac=0.1,
+        tail_frac=0.2,
+        head_frac=0.3,
+        seed=0,
+    )
+    c = degree_groups(
+        synthetic.edge_index,
+        n,
+        mode="quantile",
+        isolated_frac=0.1,
+        tail_frac=0.2,
+        head_frac=0.3,
+        seed=1,
+    )
     assert [int(a[k].sum()) for k in ("isolated", "tail", "head")] == [30, 60, 90]
     assert all(torch.equal(a[k], b[k]) for k in a) and not torch.equal(a["isolated"], c["isolated"])
 
@@ -77,9 +106,13 @@ def test_virtual_neighbours_match_brute_force():
 def _cold_start(seed=0):
     data = synthetic_graph(n_nodes=600, n_classes=4, n_features=32, feature_signal=0.6, seed=seed)
     # a large isolated group (~90 test nodes) so that accuracy differences mean something
-    g = degree_groups(data.edge_index, data.num_nodes, mode="quantile", isolated_frac=0.3, seed=seed)
+    g = degree_groups(
+        data.edge_index, data.num_nodes, mode="quantile", isolated_frac=0.3, seed=seed
+    )
     tr, va, te = random_node_split(data.num_nodes, 0.3, 0.2, seed)
-    obs = Data(x=data.x, y=data.y, edge_index=isolate(data.edge_index, g["isolated"]), train_mask=tr)
+    obs = Data(
+        x=data.x, y=data.y, edge_index=isolate(data.edge_index, g["isolated"]), train_mask=tr
+    )
     return obs, g["isolated"], va, te
 
 
@@ -90,7 +123,18 @@ def test_student_learns_isolated_nodes_better_than_chance_and_mlp_level():
     acc_iso = accuracy(p, obs.y, iso & te)
     with seeded(0):
         mlp = MLP(obs.x.shape[1], 64, 4)
-        fit_node_classifier(mlp, obs.x, None, obs.y, obs.train_mask, va, lr=0.01, weight_decay=5e-4, epochs=200, patience=50)
+        fit_node_classifier(
+            mlp,
+            obs.x,
+            None,
+            obs.y,
+            obs.train_mask,
+            va,
+            lr=0.01,
+            weight_decay=5e-4,
+            epochs=200,
+            patience=50,
+        )
     with torch.no_grad():
         acc_mlp = accuracy(mlp(obs.x), obs.y, iso & te)
     assert acc_iso > 0.6, acc_iso  # chance is 0.25
@@ -109,13 +153,43 @@ def test_brand_new_node_needs_only_features():
         model.predict(torch.full((2, 32), float("nan")))
 
 
-@pytest.mark.parametrize("make,match", [
-    (lambda d: Data(edge_index=d.edge_index, y=d.y, train_mask=d.train_mask), "data.x is missing"),
-    (lambda d: Data(x=d.x, edge_index=d.edge_index * 100, y=d.y, train_mask=d.train_mask), "node ids in"),
-    (lambda d: Data(x=d.x.masked_fill(torch.rand_like(d.x) < 0.01, float("nan")), edge_index=d.edge_index, y=d.y, train_mask=d.train_mask), "NaN"),
-    (lambda d: Data(x=d.x, edge_index=torch.zeros(2, 0, dtype=torch.long), y=d.y, train_mask=d.train_mask), "no edges"),
-    (lambda d: Data(x=d.x, edge_index=d.edge_index, y=d.y, train_mask=torch.zeros_like(d.train_mask)), "selects no node"),
-])
+@pytest.mark.parametrize(
+    "make,match",
+    [
+        (
+            lambda d: Data(edge_index=d.edge_index, y=d.y, train_mask=d.train_mask),
+            "data.x is missing",
+        ),
+        (
+            lambda d: Data(x=d.x, edge_index=d.edge_index * 100, y=d.y, train_mask=d.train_mask),
+            "node ids in",
+        ),
+        (
+            lambda d: Data(
+                x=d.x.masked_fill(torch.rand_like(d.x) < 0.01, float("nan")),
+                edge_index=d.edge_index,
+                y=d.y,
+                train_mask=d.train_mask,
+            ),
+            "NaN",
+        ),
+        (
+            lambda d: Data(
+                x=d.x,
+                edge_index=torch.zeros(2, 0, dtype=torch.long),
+                y=d.y,
+                train_mask=d.train_mask,
+            ),
+            "no edges",
+        ),
+        (
+            lambda d: Data(
+                x=d.x, edge_index=d.edge_index, y=d.y, train_mask=torch.zeros_like(d.train_mask)
+            ),
+            "selects no node",
+        ),
+    ],
+)
 def test_bad_input_fails_before_training(make, match):
     obs, _, va, _ = _cold_start()
     with pytest.raises(ValueError, match=match):

@@ -29,28 +29,66 @@ from reprkit.models.node import (
 def _fit(model, x, graph, y, train, val, cfg: BaselineConfig | TeacherConfig, progress, desc):
     se_reg = getattr(cfg, "se_reg", 0.0)
     fit_node_classifier(
-        model, x, graph, y, train, val, lr=cfg.lr, weight_decay=cfg.weight_decay,
-        epochs=cfg.epochs, patience=cfg.patience, progress=progress, desc=desc,
-        extra_loss=(lambda _: se_reg * model.se_penalty()) if isinstance(model, SEGCN) and se_reg else None,
+        model,
+        x,
+        graph,
+        y,
+        train,
+        val,
+        lr=cfg.lr,
+        weight_decay=cfg.weight_decay,
+        epochs=cfg.epochs,
+        patience=cfg.patience,
+        progress=progress,
+        desc=desc,
+        extra_loss=(lambda _: se_reg * model.se_penalty())
+        if isinstance(model, SEGCN) and se_reg
+        else None,
     )
     with torch.no_grad():
         return model(sparse_if_helpful(x), graph)
 
 
-def gcn(x, graph: Graph, y, train, val, *, teacher: TeacherConfig, seed: int, se: str = "none",
-        progress=False) -> torch.Tensor:
+def gcn(
+    x,
+    graph: Graph,
+    y,
+    train,
+    val,
+    *,
+    teacher: TeacherConfig,
+    seed: int,
+    se: str = "none",
+    progress=False,
+) -> torch.Tensor:
     """GCN: Cold Brew's teacher module; ``se="none"`` (default) is the plain GCN baseline."""
     with seeded(seed):
-        model = SEGCN(x.shape[1], teacher.hidden, int(y.max()) + 1, x.shape[0], layers=teacher.layers,
-                      dropout=teacher.dropout, se=se).to(x.device)
-        return _fit(model, x, graph, y, train, val, teacher, progress, "gcn" if se == "none" else "gcn+se")
+        model = SEGCN(
+            x.shape[1],
+            teacher.hidden,
+            int(y.max()) + 1,
+            x.shape[0],
+            layers=teacher.layers,
+            dropout=teacher.dropout,
+            se=se,
+        ).to(x.device)
+        return _fit(
+            model, x, graph, y, train, val, teacher, progress, "gcn" if se == "none" else "gcn+se"
+        )
 
 
-def sage(x, graph: Graph, y, train, val, *, teacher: TeacherConfig, seed: int, progress=False) -> torch.Tensor:
+def sage(
+    x, graph: Graph, y, train, val, *, teacher: TeacherConfig, seed: int, progress=False
+) -> torch.Tensor:
     """GraphSAGE (mean aggregation) with the teacher's width and optimiser settings."""
     with seeded(seed):
-        model = SAGE(x.shape[1], teacher.hidden, int(y.max()) + 1, layers=teacher.layers,
-                     dropout=teacher.dropout).to(x.device)
+        model = SAGE(
+            x.shape[1],
+            teacher.hidden,
+            int(y.max()) + 1,
+            layers=teacher.layers,
+            dropout=teacher.dropout,
+        ).to(x.device)
         return _fit(model, x, graph, y, train, val, teacher, progress, "sage")
 
 
@@ -64,7 +102,9 @@ def mlp(x, y, train, val, *, cfg: BaselineConfig, seed: int, progress=False) -> 
 def _adjacency_power(edge_index: torch.Tensor, n: int, r: int) -> sp.csr_matrix:
     """``Â^r`` with ``Â = D^-1 (A + I)``: GraphMLP's r-hop neighbourhood weights."""
     ei = edge_index.cpu().numpy()
-    a = sp.csr_matrix((np.ones(ei.shape[1]), (ei[0], ei[1])), shape=(n, n)) + sp.eye(n, format="csr")
+    a = sp.csr_matrix((np.ones(ei.shape[1]), (ei[0], ei[1])), shape=(n, n)) + sp.eye(
+        n, format="csr"
+    )
     a = sp.diags(1.0 / np.asarray(a.sum(axis=1)).ravel()) @ a
     out = a
     for _ in range(r - 1):
@@ -72,7 +112,9 @@ def _adjacency_power(edge_index: torch.Tensor, n: int, r: int) -> sp.csr_matrix:
     return out.tocsr()
 
 
-def graphmlp(x, graph: Graph, y, train, val, *, cfg: BaselineConfig, seed: int, progress=False) -> torch.Tensor:
+def graphmlp(
+    x, graph: Graph, y, train, val, *, cfg: BaselineConfig, seed: int, progress=False
+) -> torch.Tensor:
     """GraphMLP (Hu et al. 2021): an MLP whose hidden layer is pulled towards r-hop neighbours.
 
     Loss: cross-entropy on training nodes + ``graphmlp_weight`` × neighbour-contrastive loss
@@ -91,6 +133,7 @@ def graphmlp(x, graph: Graph, y, train, val, *, cfg: BaselineConfig, seed: int, 
 
         def adj_of(idx: torch.Tensor) -> torch.Tensor:
             return torch.from_numpy(adj[idx.numpy()][:, idx.numpy()].toarray()).float().to(x.device)
+
     n_classes = int(y.max()) + 1
     with seeded(seed) as (gen, _):
         model = MLP(x.shape[1], cfg.hidden, n_classes, dropout=cfg.dropout).to(x.device)
@@ -113,20 +156,43 @@ def graphmlp(x, graph: Graph, y, train, val, *, cfg: BaselineConfig, seed: int, 
             sim = sim * (1 - torch.eye(len(idx), device=x.device))
             num, den = (a * sim).sum(1), sim.sum(1)
             has = num > 0
-            nc = -torch.log(num[has] / den[has]).mean() if has.any() else torch.zeros((), device=x.device)
+            nc = (
+                -torch.log(num[has] / den[has]).mean()
+                if has.any()
+                else torch.zeros((), device=x.device)
+            )
             return ce + cfg.graphmlp_weight * nc
 
         def score() -> float:
             return float((model(x_val).argmax(-1) == y[val]).float().mean())
 
-        fit_loop(model, loss_fn, score, lr=cfg.lr, weight_decay=cfg.weight_decay, epochs=cfg.epochs,
-                 patience=cfg.patience, progress=progress, desc="graphmlp")
+        fit_loop(
+            model,
+            loss_fn,
+            score,
+            lr=cfg.lr,
+            weight_decay=cfg.weight_decay,
+            epochs=cfg.epochs,
+            patience=cfg.patience,
+            progress=progress,
+            desc="graphmlp",
+        )
         with torch.no_grad():
             return model(sparse_if_helpful(x))
 
 
-def glnn(x, y, train, val, teacher_logits: torch.Tensor, distill: torch.Tensor, *, cfg: BaselineConfig,
-         seed: int, progress=False) -> torch.Tensor:
+def glnn(
+    x,
+    y,
+    train,
+    val,
+    teacher_logits: torch.Tensor,
+    distill: torch.Tensor,
+    *,
+    cfg: BaselineConfig,
+    seed: int,
+    progress=False,
+) -> torch.Tensor:
     """GLNN (Zhang et al., ICLR 2022): an MLP trained on labels and a GNN's soft labels.
 
     Loss: ``λ · CE(train labels) + (1 − λ) · T² · KL(teacher_T ‖ student_T)`` on ``distill`` nodes.
@@ -145,8 +211,17 @@ def glnn(x, y, train, val, teacher_logits: torch.Tensor, distill: torch.Tensor, 
         def score() -> float:
             return float((model(x_val).argmax(-1) == y[val]).float().mean())
 
-        fit_loop(model, loss_fn, score, lr=cfg.lr, weight_decay=cfg.weight_decay, epochs=cfg.epochs,
-                 patience=cfg.patience, progress=progress, desc="glnn")
+        fit_loop(
+            model,
+            loss_fn,
+            score,
+            lr=cfg.lr,
+            weight_decay=cfg.weight_decay,
+            epochs=cfg.epochs,
+            patience=cfg.patience,
+            progress=progress,
+            desc="glnn",
+        )
         with torch.no_grad():
             return model(sparse_if_helpful(x))
 

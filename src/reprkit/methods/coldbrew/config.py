@@ -107,8 +107,10 @@ class ColdBrewExperimentConfig:
         for name in ("isolated_frac", "tail_frac", "head_frac", "train_frac", "val_frac"):
             v = getattr(s, name)
             _check(0.0 < v < 1.0, f"split.{name} must be in (0, 1), got {v}")
-        _check(s.isolated_frac + s.tail_frac + s.head_frac <= 1.0,
-               "split.isolated_frac + tail_frac + head_frac must be <= 1")
+        _check(
+            s.isolated_frac + s.tail_frac + s.head_frac <= 1.0,
+            "split.isolated_frac + tail_frac + head_frac must be <= 1",
+        )
         _check(s.train_frac + s.val_frac < 1.0, "split.train_frac + val_frac must be < 1")
         _check(self.baselines.epochs >= 1, "baselines.epochs must be >= 1")
 

@@ -31,7 +31,17 @@ from reprkit.methods.coldbrew.method import ColdBrew
 from reprkit.methods.coldbrew.splits import degree_groups, isolate, random_node_split
 from reprkit.models.node import accuracy, prepare_graph
 
-DATASETS = ("cora", "citeseer", "chameleon", "squirrel", "actor", "cornell", "texas", "wisconsin", "synthetic")
+DATASETS = (
+    "cora",
+    "citeseer",
+    "chameleon",
+    "squirrel",
+    "actor",
+    "cornell",
+    "texas",
+    "wisconsin",
+    "synthetic",
+)
 GROUPS = ("isolated", "tail", "head")
 MODELS = ("coldbrew", "teacher", "gcn", "sage", "mlp", "graphmlp", "glnn", "lp")
 
@@ -57,7 +67,9 @@ PAPER: dict[tuple[str, str, str], tuple[float, str]] = {
 }
 
 
-def resolve_config(profile: str = "smoke", overrides: Mapping[str, Any] | None = None) -> ColdBrewExperimentConfig:
+def resolve_config(
+    profile: str = "smoke", overrides: Mapping[str, Any] | None = None
+) -> ColdBrewExperimentConfig:
     """Default config, then the profile, then the user's ``--set`` overrides (all validated)."""
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {list(PROFILES)}, got {profile!r}")
@@ -78,20 +90,34 @@ def check_args(dataset: str, seeds: Sequence[int]) -> list[int]:
 
 def _node_split(data: Data, cfg: ColdBrewExperimentConfig, seed: int) -> tuple[torch.Tensor, ...]:
     split_masks = getattr(data, "split_masks", None)
-    if split_masks is not None:  # heterophilous graphs: the standard Geom-GCN split number seed % 10
+    if (
+        split_masks is not None
+    ):  # heterophilous graphs: the standard Geom-GCN split number seed % 10
         k = seed % split_masks[0].shape[0]
         return tuple(m[k] for m in split_masks)
     return random_node_split(data.num_nodes, cfg.split.train_frac, cfg.split.val_frac, seed)
 
 
-def run_seed(data: Data, cfg: ColdBrewExperimentConfig, seed: int, device: torch.device,
-             progress: bool | None = False) -> dict[tuple[str, str], float]:
+def run_seed(
+    data: Data,
+    cfg: ColdBrewExperimentConfig,
+    seed: int,
+    device: torch.device,
+    progress: bool | None = False,
+) -> dict[tuple[str, str], float]:
     """One seed of the experiment; returns {(model, metric): value}."""
     n, y = data.num_nodes, data.y.to(device)
     x = (row_normalize(data.x) if cfg.split.normalize_features else data.x).to(device)
     s = cfg.split
-    groups = degree_groups(data.edge_index, n, mode=s.mode, isolated_frac=s.isolated_frac,
-                           tail_frac=s.tail_frac, head_frac=s.head_frac, seed=seed)
+    groups = degree_groups(
+        data.edge_index,
+        n,
+        mode=s.mode,
+        isolated_frac=s.isolated_frac,
+        tail_frac=s.tail_frac,
+        head_frac=s.head_frac,
+        seed=seed,
+    )
     observed_ei = isolate(data.edge_index, groups["isolated"])
     train, val, test = (m.to(device) for m in _node_split(data, cfg, seed))
     g_obs = prepare_graph(observed_ei, n).to(device)
@@ -111,15 +137,26 @@ def run_seed(data: Data, cfg: ColdBrewExperimentConfig, seed: int, device: torch
         return scores[name]
 
     cb = ColdBrew(dataclasses.replace(cfg.coldbrew, seed=seed), device=device, progress=progress)
-    timed("coldbrew", lambda: cb.fit(
-        Data(x=x.cpu(), edge_index=observed_ei, y=y.cpu(), train_mask=train.cpu()), val=val.cpu()
-    ).predict_proba(x, node_ids=torch.arange(n)).to(device))
+    timed(
+        "coldbrew",
+        lambda: (
+            cb.fit(
+                Data(x=x.cpu(), edge_index=observed_ei, y=y.cpu(), train_mask=train.cpu()),
+                val=val.cpu(),
+            )
+            .predict_proba(x, node_ids=torch.arange(n))
+            .to(device)
+        ),
+    )
     scores["teacher"] = cb.teacher_predict_proba(Data(x=x.cpu(), edge_index=observed_ei)).to(device)
     timed("gcn", lambda: baselines.gcn(x, g_obs, y, train, val, teacher=t, **kw))
     timed("sage", lambda: baselines.sage(x, g_obs, y, train, val, teacher=t, **kw))
     timed("mlp", lambda: baselines.mlp(x, y, train, val, cfg=b, **kw))
     timed("graphmlp", lambda: baselines.graphmlp(x, g_obs, y, train, val, cfg=b, **kw))
-    timed("glnn", lambda: baselines.glnn(x, y, train, val, scores["gcn"], train | observed, cfg=b, **kw))
+    timed(
+        "glnn",
+        lambda: baselines.glnn(x, y, train, val, scores["gcn"], train | observed, cfg=b, **kw),
+    )
     timed("lp", lambda: baselines.lp(g_obs, y, train, cfg=b))
 
     out: dict[tuple[str, str], float] = {}
@@ -135,11 +172,18 @@ def run_seed(data: Data, cfg: ColdBrewExperimentConfig, seed: int, device: torch
     for model in ("gcn_full", "teacher_full", "lp_full"):
         out[(model, "overall_acc")] = accuracy(scores[model], y, test)
     out[("dataset", "fcr")] = feature_contribution_ratio(
-        out[("gcn_full", "overall_acc")], out[("mlp", "overall_acc")], out[("lp_full", "overall_acc")]
+        out[("gcn_full", "overall_acc")],
+        out[("mlp", "overall_acc")],
+        out[("lp_full", "overall_acc")],
     )
     counts = {g: int((groups[g].to(device) & test).sum()) for g in GROUPS}
-    log.info("seed %d: test nodes per group %s; isolated acc %s; seconds %s", seed, counts,
-             {m: round(out[(m, "isolated_acc")], 4) for m in MODELS}, timings)
+    log.info(
+        "seed %d: test nodes per group %s; isolated acc %s; seconds %s",
+        seed,
+        counts,
+        {m: round(out[(m, "isolated_acc")], 4) for m in MODELS},
+        timings,
+    )
     return out
 
 
@@ -162,8 +206,16 @@ def run(
     dev = resolve_device(device)
     data = load_graph(dataset)
     out_path = Path(out) if out is not None else default_out("coldbrew", dataset)
-    rec = RunRecorder("coldbrew", dataset, profile, seeds, config_to_dict(cfg), out_path, dev,
-                      title="Cold Brew: strict cold start")
+    rec = RunRecorder(
+        "coldbrew",
+        dataset,
+        profile,
+        seeds,
+        config_to_dict(cfg),
+        out_path,
+        dev,
+        title="Cold Brew: strict cold start",
+    )
 
     def body(rec: RunRecorder) -> None:
         per_seed: dict[tuple[str, str], list[float]] = defaultdict(list)
@@ -172,18 +224,32 @@ def run(
                 per_seed[key].append(v)
         for (model, metric), values in per_seed.items():
             paper = PAPER.get((dataset, model, metric))
-            rec.add(model, metric, values, paper=paper[0] if paper else None, source=paper[1] if paper else None)
-        rec.note(f"Degree groups: mode={cfg.split.mode}; isolated nodes lose all their edges before "
-                 "training (strict cold start); accuracies are on test nodes of each group.")
+            rec.add(
+                model,
+                metric,
+                values,
+                paper=paper[0] if paper else None,
+                source=paper[1] if paper else None,
+            )
+        rec.note(
+            f"Degree groups: mode={cfg.split.mode}; isolated nodes lose all their edges before "
+            "training (strict cold start); accuracies are on test nodes of each group."
+        )
         if getattr(data, "split_masks", None) is not None:
             rec.note("Node split: the standard Geom-GCN split number (seed mod 10).")
         else:
-            rec.note(f"Node split: random {cfg.split.train_frac:.0%} train / {cfg.split.val_frac:.0%} "
-                     "validation / rest test per seed (the official code trains on Cora's first 600 "
-                     "nodes, has no validation set and selects the teacher on test accuracy).")
-        rec.note("Model selection and early stopping use validation accuracy only (MLP1: validation MSE).")
-        rec.note("`*_full` rows are trained on the full graph (nothing isolated); FCR uses gcn_full, mlp "
-                 "and lp_full overall accuracy. glnn distils the `gcn` row's soft labels on observed nodes.")
+            rec.note(
+                f"Node split: random {cfg.split.train_frac:.0%} train / {cfg.split.val_frac:.0%} "
+                "validation / rest test per seed (the official code trains on Cora's first 600 "
+                "nodes, has no validation set and selects the teacher on test accuracy)."
+            )
+        rec.note(
+            "Model selection and early stopping use validation accuracy only (MLP1: validation MSE)."
+        )
+        rec.note(
+            "`*_full` rows are trained on the full graph (nothing isolated); FCR uses gcn_full, mlp "
+            "and lp_full overall accuracy. glnn distils the `gcn` row's soft labels on observed nodes."
+        )
         rec.plot("accuracy_by_group.png", lambda p: plot_groups(rec, p))
 
     return rec.run(body)
@@ -203,16 +269,30 @@ def plot_groups(rec: RunRecorder, path: Path) -> None:
     width = 0.8 / len(MODELS)
     for i, model in enumerate(MODELS):
         means = [np.nanmean(rows[(model, m)].per_seed) * 100 for m in metrics]
-        stds = [np.std(rows[(model, m)].per_seed, ddof=1) * 100 if len(rows[(model, m)].per_seed) > 1 else 0 for m in metrics]
+        stds = [
+            np.std(rows[(model, m)].per_seed, ddof=1) * 100
+            if len(rows[(model, m)].per_seed) > 1
+            else 0
+            for m in metrics
+        ]
         xs = np.arange(len(metrics)) + (i - len(MODELS) / 2 + 0.5) * width
-        ax.bar(xs, means, width, yerr=stds, label=model, capsize=2,
-               color="black" if model == "coldbrew" else None)
+        ax.bar(
+            xs,
+            means,
+            width,
+            yerr=stds,
+            label=model,
+            capsize=2,
+            color="black" if model == "coldbrew" else None,
+        )
         paper = rows[(model, "isolated_acc")].paper
         if paper is not None:
             ax.plot([xs[0]], [paper * 100], marker="*", color="red", markersize=9, zorder=5)
     ax.set_xticks(np.arange(len(metrics)), [m.replace("_acc", "") for m in metrics])
     ax.set_ylabel("test accuracy (%)")
-    ax.set_title(f"Cold Brew on {rec.dataset}: accuracy by node group ({len(rec.seeds)} seeds; red * = paper)")
+    ax.set_title(
+        f"Cold Brew on {rec.dataset}: accuracy by node group ({len(rec.seeds)} seeds; red * = paper)"
+    )
     ax.legend(ncol=4, fontsize=8, loc="lower right")
     ax.set_ylim(0, 100)
     fig.tight_layout()

@@ -77,7 +77,11 @@ class ColdBrew(BaseEstimator):
         observed = node_degree(data.edge_index, n) > 0
         if not observed.any():
             raise ValueError("data.edge_index has no edges: Cold Brew's teacher needs a graph")
-        n_classes = int(y[train].max()) + 1 if val_mask is None else int(max(y[train].max(), y[val_mask].max())) + 1
+        n_classes = (
+            int(y[train].max()) + 1
+            if val_mask is None
+            else int(max(y[train].max(), y[val_mask].max())) + 1
+        )
         cfg, dev = self.config, self.device
         x, y, train = x.to(dev), y.to(dev), train.to(dev)
         val_mask = val_mask.to(dev) if val_mask is not None else None
@@ -85,23 +89,46 @@ class ColdBrew(BaseEstimator):
         t, s = cfg.teacher, cfg.student
 
         with seeded(cfg.seed):
-            teacher = SEGCN(f, t.hidden, n_classes, n, layers=t.layers, dropout=t.dropout, se=t.se).to(dev)
+            teacher = SEGCN(
+                f, t.hidden, n_classes, n, layers=t.layers, dropout=t.dropout, se=t.se
+            ).to(dev)
             fit_node_classifier(
-                teacher, x, graph, y, train, val_mask, lr=t.lr, weight_decay=t.weight_decay,
-                epochs=t.epochs, patience=t.patience, progress=self.progress, desc="teacher",
+                teacher,
+                x,
+                graph,
+                y,
+                train,
+                val_mask,
+                lr=t.lr,
+                weight_decay=t.weight_decay,
+                epochs=t.epochs,
+                patience=t.patience,
+                progress=self.progress,
+                desc="teacher",
                 extra_loss=lambda _: t.se_reg * teacher.se_penalty(),
             )
             with torch.no_grad():
                 target = torch.cat(teacher.embeddings(sparse_if_helpful(x), graph), dim=1)  # (N, D)
             pool_ids = torch.nonzero(observed).squeeze(1).to(dev)
             student = ColdBrewStudent(
-                f, target.shape[1], n_classes, target[pool_ids], pool_ids, n_nodes=n,
-                hidden=s.hidden, dropout=s.dropout, top_k=s.top_k,
+                f,
+                target.shape[1],
+                n_classes,
+                target[pool_ids],
+                pool_ids,
+                n_nodes=n,
+                hidden=s.hidden,
+                dropout=s.dropout,
+                top_k=s.top_k,
             ).to(dev)
 
             # Row subsets are taken once (as CSR when sparse) rather than in every epoch.
             distill = train if s.distill_on == "train" else observed.to(dev)
-            rows = {k: _Rows(x, m, s.exclude_self) for k, m in (("train", train), ("val", val_mask), ("distill", distill)) if m is not None}
+            rows = {
+                k: _Rows(x, m, s.exclude_self)
+                for k, m in (("train", train), ("val", val_mask), ("distill", distill))
+                if m is not None
+            }
             mlp1 = student.mlp1
 
             # stage 1: MLP1 regresses the teacher embeddings (MSE), early-stopped on val MSE
@@ -109,10 +136,15 @@ class ColdBrew(BaseEstimator):
                 return -F.mse_loss(mlp1(rows["val"].x), target[val_mask]).item()
 
             fit_loop(
-                mlp1, lambda: F.mse_loss(mlp1(rows["distill"].x), target[distill]),
+                mlp1,
+                lambda: F.mse_loss(mlp1(rows["distill"].x), target[distill]),
                 None if val_mask is None else val_mse,
-                lr=s.lr, weight_decay=s.weight_decay, epochs=s.epochs, patience=s.patience,
-                progress=self.progress, desc="student mlp1",
+                lr=s.lr,
+                weight_decay=s.weight_decay,
+                epochs=s.epochs,
+                patience=s.patience,
+                progress=self.progress,
+                desc="student mlp1",
             )
 
             # stage 2: MLP2 (+ gates) classifies from [x, virtual neighbours, MLP1 output]
@@ -125,9 +157,16 @@ class ColdBrew(BaseEstimator):
                 return float((pred == y[val_mask]).float().mean())
 
             fit_loop(
-                student, stage2_loss, None if val_mask is None else val_acc,
-                params=student.stage2_parameters(), lr=s.lr, weight_decay=s.weight_decay,
-                epochs=s.epochs, patience=s.patience, progress=self.progress, desc="student mlp2",
+                student,
+                stage2_loss,
+                None if val_mask is None else val_acc,
+                params=student.stage2_parameters(),
+                lr=s.lr,
+                weight_decay=s.weight_decay,
+                epochs=s.epochs,
+                patience=s.patience,
+                progress=self.progress,
+                desc="student mlp2",
             )
         self.teacher_, self.student_ = teacher.eval(), student.eval()
         self.n_features_, self.n_classes_, self.n_nodes_ = f, n_classes, n
@@ -140,7 +179,9 @@ class ColdBrew(BaseEstimator):
         self._check_fitted()
         x = as_features(x, "x")
         if x.shape[1] != self.n_features_:
-            raise ValueError(f"x has {x.shape[1]} features per node but ColdBrew was fitted on {self.n_features_}")
+            raise ValueError(
+                f"x has {x.shape[1]} features per node but ColdBrew was fitted on {self.n_features_}"
+            )
         return x.to(self.device)
 
     def _ids(self, node_ids: Any, n: int) -> torch.Tensor | None:
@@ -186,7 +227,9 @@ class ColdBrew(BaseEstimator):
         validate_graph(data, "data", need_labels=False)
         x = self._features(data.x)
         if x.shape[0] != self.n_nodes_:
-            raise ValueError(f"data has {x.shape[0]} nodes; the teacher is transductive over the {self.n_nodes_} nodes it was fitted on")
+            raise ValueError(
+                f"data has {x.shape[0]} nodes; the teacher is transductive over the {self.n_nodes_} nodes it was fitted on"
+            )
         graph = prepare_graph(data.edge_index, self.n_nodes_).to(self.device)
         return torch.softmax(self.teacher_(sparse_if_helpful(x), graph), dim=1).cpu()
 
@@ -195,20 +238,44 @@ class ColdBrew(BaseEstimator):
         return {
             "teacher": self.teacher_.state_dict(),
             "student": self.student_.state_dict(),
-            "dims": {"n_features": self.n_features_, "n_classes": self.n_classes_, "n_nodes": self.n_nodes_,
-                     "emb_dim": self.emb_dim_, "n_pool": self.n_pool_},
+            "dims": {
+                "n_features": self.n_features_,
+                "n_classes": self.n_classes_,
+                "n_nodes": self.n_nodes_,
+                "emb_dim": self.emb_dim_,
+                "n_pool": self.n_pool_,
+            },
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
         d, t, s = state["dims"], self.config.teacher, self.config.student
-        self.teacher_ = SEGCN(d["n_features"], t.hidden, d["n_classes"], d["n_nodes"], layers=t.layers, dropout=t.dropout, se=t.se)
+        self.teacher_ = SEGCN(
+            d["n_features"],
+            t.hidden,
+            d["n_classes"],
+            d["n_nodes"],
+            layers=t.layers,
+            dropout=t.dropout,
+            se=t.se,
+        )
         self.teacher_.load_state_dict(state["teacher"])
         self.student_ = ColdBrewStudent(
-            d["n_features"], d["emb_dim"], d["n_classes"], torch.zeros(d["n_pool"], d["emb_dim"]),
-            torch.arange(d["n_pool"]), n_nodes=d["n_nodes"], hidden=s.hidden, dropout=s.dropout, top_k=s.top_k,
+            d["n_features"],
+            d["emb_dim"],
+            d["n_classes"],
+            torch.zeros(d["n_pool"], d["emb_dim"]),
+            torch.arange(d["n_pool"]),
+            n_nodes=d["n_nodes"],
+            hidden=s.hidden,
+            dropout=s.dropout,
+            top_k=s.top_k,
         )
         self.student_.load_state_dict(state["student"])
         self.teacher_.to(self.device).eval()
         self.student_.to(self.device).eval()
-        self.n_features_, self.n_classes_, self.n_nodes_ = d["n_features"], d["n_classes"], d["n_nodes"]
+        self.n_features_, self.n_classes_, self.n_nodes_ = (
+            d["n_features"],
+            d["n_classes"],
+            d["n_nodes"],
+        )
         self.emb_dim_, self.n_pool_ = d["emb_dim"], d["n_pool"]

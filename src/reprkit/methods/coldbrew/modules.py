@@ -54,7 +54,9 @@ class ColdBrewStudent(nn.Module):
         self.register_buffer("pool_pos", pos)
         self.top_k = min(top_k, pool.shape[0])
 
-    def virtual_neighbours(self, e_hat: torch.Tensor, node_ids: torch.Tensor | None = None) -> torch.Tensor:
+    def virtual_neighbours(
+        self, e_hat: torch.Tensor, node_ids: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Softmax-weighted mean of the top-K pool embeddings (one matmul + topk)."""
         scores = e_hat @ self.pool.T  # (B, M)
         if node_ids is not None:
@@ -62,7 +64,9 @@ class ColdBrewStudent(nn.Module):
             pos = torch.full_like(node_ids, -1)
             pos[known] = self.pool_pos[node_ids[known]]
             rows = torch.nonzero(pos >= 0).squeeze(1)
-            scores = scores.index_put((rows, pos[rows]), torch.tensor(-torch.inf, device=scores.device))
+            scores = scores.index_put(
+                (rows, pos[rows]), torch.tensor(-torch.inf, device=scores.device)
+            )
         top, idx = scores.topk(self.top_k, dim=1)  # (B, K)
         w = torch.softmax(top, dim=1)
         return (w.unsqueeze(-1) * self.pool[idx]).sum(dim=1)  # (B, K, D) -> (B, D)
@@ -76,4 +80,9 @@ class ColdBrewStudent(nn.Module):
 
     def stage2_parameters(self) -> list[nn.Parameter]:
         """Parameters trained in stage 2 (MLP2 and the gates; MLP1 stays frozen)."""
-        return [*self.mlp2_x.parameters(), *self.mlp2_e.parameters(), *self.mlp2_out.parameters(), self.gates]
+        return [
+            *self.mlp2_x.parameters(),
+            *self.mlp2_e.parameters(),
+            *self.mlp2_out.parameters(),
+            self.gates,
+        ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from reprkit.core.registry import MethodSpec, register_method
+from reprkit.methods.coldbrew.config import DATASETS
 
 register_method(
     MethodSpec(
@@ -12,17 +13,7 @@ register_method(
         status="works",
         estimator="reprkit.methods.coldbrew.method:ColdBrew",
         experiment="reprkit.methods.coldbrew.experiment",
-        datasets=(
-            "cora",
-            "citeseer",
-            "chameleon",
-            "squirrel",
-            "actor",
-            "cornell",
-            "texas",
-            "wisconsin",
-            "synthetic",
-        ),
+        datasets=DATASETS,
         description="classify nodes with few or no edges (strict cold start) by GNN->MLP distillation",
     )
 )

@@ -163,22 +163,7 @@ def graphmlp(
             )
             return ce + cfg.graphmlp_weight * nc
 
-        def score() -> float:
-            return float((model(x_val).argmax(-1) == y[val]).float().mean())
-
-        fit_loop(
-            model,
-            loss_fn,
-            score,
-            lr=cfg.lr,
-            weight_decay=cfg.weight_decay,
-            epochs=cfg.epochs,
-            patience=cfg.patience,
-            progress=progress,
-            desc="graphmlp",
-        )
-        with torch.no_grad():
-            return model(sparse_if_helpful(x))
+        return _fit_mlp_loss(model, loss_fn, x, x_val, y[val], cfg, progress, "graphmlp")
 
 
 def glnn(
@@ -208,22 +193,27 @@ def glnn(
             kd = F.kl_div(F.log_softmax(model(x_dist) / temp, dim=1), soft, reduction="batchmean")
             return lam * ce + (1 - lam) * temp**2 * kd
 
-        def score() -> float:
-            return float((model(x_val).argmax(-1) == y[val]).float().mean())
+        return _fit_mlp_loss(model, loss_fn, x, x_val, y[val], cfg, progress, "glnn")
 
-        fit_loop(
-            model,
-            loss_fn,
-            score,
-            lr=cfg.lr,
-            weight_decay=cfg.weight_decay,
-            epochs=cfg.epochs,
-            patience=cfg.patience,
-            progress=progress,
-            desc="glnn",
-        )
-        with torch.no_grad():
-            return model(sparse_if_helpful(x))
+
+def _fit_mlp_loss(
+    model, loss_fn, x, x_val, y_val, cfg: BaselineConfig, progress, desc
+) -> torch.Tensor:
+    """Shared tail of the MLP baselines with their own loss: validation-accuracy early stopping,
+    then scores for every node."""
+    fit_loop(
+        model,
+        loss_fn,
+        lambda: float((model(x_val).argmax(-1) == y_val).float().mean()),
+        lr=cfg.lr,
+        weight_decay=cfg.weight_decay,
+        epochs=cfg.epochs,
+        patience=cfg.patience,
+        progress=progress,
+        desc=desc,
+    )
+    with torch.no_grad():
+        return model(sparse_if_helpful(x))
 
 
 def lp(graph: Graph, y, train, *, cfg: BaselineConfig) -> torch.Tensor:

@@ -5,6 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+# datasets the experiment runs on (the registry lists these without importing torch)
+DATASETS = (
+    "cora",
+    "citeseer",
+    "chameleon",
+    "squirrel",
+    "actor",
+    "cornell",
+    "texas",
+    "wisconsin",
+    "synthetic",
+)
+
 
 def _check(cond: bool, msg: str) -> None:
     if not cond:

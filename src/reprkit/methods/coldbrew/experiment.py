@@ -26,22 +26,11 @@ from reprkit.datasets.graphs import load_graph, row_normalize
 from reprkit.eval.metrics import feature_contribution_ratio
 from reprkit.eval.report import RunRecorder, default_out, log
 from reprkit.methods.coldbrew import baselines
-from reprkit.methods.coldbrew.config import PROFILES, ColdBrewExperimentConfig
+from reprkit.methods.coldbrew.config import DATASETS, PROFILES, ColdBrewExperimentConfig
 from reprkit.methods.coldbrew.method import ColdBrew
 from reprkit.methods.coldbrew.splits import degree_groups, isolate, random_node_split
 from reprkit.models.node import accuracy, prepare_graph
 
-DATASETS = (
-    "cora",
-    "citeseer",
-    "chameleon",
-    "squirrel",
-    "actor",
-    "cornell",
-    "texas",
-    "wisconsin",
-    "synthetic",
-)
 GROUPS = ("isolated", "tail", "head")
 MODELS = ("coldbrew", "teacher", "gcn", "sage", "mlp", "graphmlp", "glnn", "lp")
 

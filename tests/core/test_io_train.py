@@ -6,7 +6,7 @@ import torch
 from reprkit.core.device import resolve_device
 from reprkit.core.io import atomic_dir
 from reprkit.core.seed import seeded
-from reprkit.core.train import fit_loop
+from reprkit.core.train import Steps, fit_loop
 
 
 def test_atomic_dir_leaves_nothing_on_failure(tmp_path):
@@ -54,9 +54,6 @@ def test_fit_loop_keeps_best_validation_weights():
         w,
         lambda: -w.weight.sum(),
         lambda: -abs(w.weight.item() - 1.0),
-        lr=0.1,
-        weight_decay=0.0,
-        epochs=100,
-        patience=5,
+        Steps(lr=0.1, weight_decay=0.0, epochs=100, patience=5),
     )
     assert abs(w.weight.item() - 1.0) < 0.15

@@ -6,11 +6,31 @@ import copy
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import torch
 from torch import nn
 
 from reprkit.core.progress import progress_bar
+
+
+class Schedule(Protocol):
+    """Optimiser settings every method config carries (its teacher, student, baselines...)."""
+
+    lr: float
+    weight_decay: float
+    epochs: int
+    patience: int
+
+
+@dataclass(frozen=True)
+class Steps:
+    """A plain :class:`Schedule`, for callers without a config of their own."""
+
+    lr: float
+    weight_decay: float
+    epochs: int
+    patience: int
 
 
 @dataclass
@@ -27,11 +47,8 @@ def fit_loop(
     model: nn.Module,
     loss_fn: Callable[[], torch.Tensor],
     score_fn: Callable[[], float] | None,
+    schedule: Schedule,
     *,
-    lr: float,
-    weight_decay: float,
-    epochs: int,
-    patience: int,
     params: Iterable[nn.Parameter] | None = None,
     progress: bool | None = False,
     desc: str = "train",
@@ -43,8 +60,11 @@ def fit_loop(
         loss_fn: computes the training loss (called with the model in train mode).
         score_fn: validation score, higher is better, called with the model in eval mode
             under ``no_grad``; ``None`` trains all ``epochs`` and keeps the last weights.
-        patience: stop after this many epochs without a better validation score.
+        schedule: Adam's ``lr`` and ``weight_decay``, at most ``epochs`` epochs, and stopping
+            after ``patience`` epochs without a better validation score.
     """
+    lr, weight_decay = schedule.lr, schedule.weight_decay
+    epochs, patience = schedule.epochs, schedule.patience
     opt = torch.optim.Adam(
         list(params) if params is not None else model.parameters(), lr=lr, weight_decay=weight_decay
     )

@@ -17,7 +17,7 @@ from torch import nn
 from torch_geometric.nn import LabelPropagation, SAGEConv, SimpleConv
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
-from reprkit.core.train import TrainResult, fit_loop
+from reprkit.core.train import Schedule, TrainResult, fit_loop
 
 _SPARSE_BELOW = 0.1  # feature density under which a CSR copy speeds up the first layer
 
@@ -198,11 +198,8 @@ def fit_node_classifier(
     y: torch.Tensor,
     train_mask: torch.Tensor,
     val_mask: torch.Tensor | None,
+    schedule: Schedule,
     *,
-    lr: float,
-    weight_decay: float,
-    epochs: int,
-    patience: int,
     extra_loss: Callable[[torch.Tensor], torch.Tensor] | None = None,
     progress: bool | None = False,
     desc: str = "train",
@@ -240,10 +237,7 @@ def fit_node_classifier(
         model,
         loss_fn,
         score_fn,
-        lr=lr,
-        weight_decay=weight_decay,
-        epochs=epochs,
-        patience=patience,
+        schedule,
         progress=progress,
         desc=desc,
     )

@@ -5,6 +5,7 @@ import torch
 from torch_geometric.data import Data
 
 from reprkit.core.seed import seeded
+from reprkit.core.train import Steps
 from reprkit.datasets.graphs import load_graph, node_degree, synthetic_graph
 from reprkit.methods.coldbrew import ColdBrew
 from reprkit.methods.coldbrew.modules import ColdBrewStudent
@@ -29,34 +30,18 @@ def test_official_median_split_on_cora():
 
 
 def test_quantile_split_fractions_and_seeded_ties(synthetic):
-    n = synthetic.num_nodes
-    a = degree_groups(
-        synthetic.edge_index,
-        n,
-        mode="quantile",
-        isolated_frac=0.1,
-        tail_frac=0.2,
-        head_frac=0.3,
-        seed=0,
-    )
-    b = degree_groups(
-        synthetic.edge_index,
-        n,
-        mode="quantile",
-        isolated_frac=0.1,
-        tail_frac=0.2,
-        head_frac=0.3,
-        seed=0,
-    )
-    c = degree_groups(
-        synthetic.edge_index,
-        n,
-        mode="quantile",
-        isolated_frac=0.1,
-        tail_frac=0.2,
-        head_frac=0.3,
-        seed=1,
-    )
+    def groups(seed: int) -> dict[str, torch.Tensor]:
+        return degree_groups(
+            synthetic.edge_index,
+            synthetic.num_nodes,
+            mode="quantile",
+            isolated_frac=0.1,
+            tail_frac=0.2,
+            head_frac=0.3,
+            seed=seed,
+        )
+
+    a, b, c = groups(0), groups(0), groups(1)
     assert [int(a[k].sum()) for k in ("isolated", "tail", "head")] == [30, 60, 90]
     assert all(torch.equal(a[k], b[k]) for k in a) and not torch.equal(a["isolated"], c["isolated"])
 
@@ -130,10 +115,7 @@ def test_student_learns_isolated_nodes_better_than_chance_and_mlp_level():
             obs.y,
             obs.train_mask,
             va,
-            lr=0.01,
-            weight_decay=5e-4,
-            epochs=200,
-            patience=50,
+            Steps(lr=0.01, weight_decay=5e-4, epochs=200, patience=50),
         )
     with torch.no_grad():
         acc_mlp = accuracy(mlp(obs.x), obs.y, iso & te)

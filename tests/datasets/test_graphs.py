@@ -71,3 +71,19 @@ def test_synthetic_is_seeded_and_long_tailed():
 def test_validate_graph_errors(synthetic, make, match):
     with pytest.raises(ValueError, match=match):
         validate_graph(make(synthetic))
+
+
+def test_download_is_checked_and_atomic(monkeypatch, tmp_path):
+    # a file:// URL exercises the real download path without any network
+    src = tmp_path / "src.bin"
+    src.write_bytes(b"payload")
+    monkeypatch.delenv("REPRKIT_OFFLINE", raising=False)
+    monkeypatch.delenv("REPRKIT_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    good = _files.RemoteFile("x/src.bin", src.as_uri(), _files.sha256_of(src))
+    path = _files.fetch(good)
+    assert path.read_bytes() == b"payload" and path.parent == tmp_path / "cache" / "reprkit" / "x"
+    bad = _files.RemoteFile("x/other.bin", src.as_uri(), "0" * 64)
+    with pytest.raises(FileNotFoundError, match="sha256"):
+        _files.fetch(bad)
+    assert sorted(p.name for p in path.parent.iterdir()) == ["src.bin"]  # nothing half-written

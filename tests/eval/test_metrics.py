@@ -21,3 +21,11 @@ def test_fcr_branches():
     assert feature_contribution_ratio(0.60, 0.70, 0.40) > 1.0  # MLP beats the GNN
     assert feature_contribution_ratio(0.60, 0.40, 0.70) < 0.0  # LP beats the GNN
     assert math.isnan(feature_contribution_ratio(0.5, 0.5, 0.5))
+
+
+def test_undefined_seed_is_null_not_a_crash():
+    from reprkit.eval.report import ResultRow
+
+    row = ResultRow("dataset", "fcr", [0.3, float("nan")]).as_json()
+    assert row["mean"] is None and row["std"] is None and row["per_seed"] == [0.3, None]
+    assert ResultRow("m", "acc", [0.5, 0.7]).as_json()["mean"] == 0.6

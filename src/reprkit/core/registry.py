@@ -21,7 +21,6 @@ def import_object(path: str) -> Any:
 class DatasetSpec:
     name: str
     domain: str
-    loader: str  # import path of a function returning the dataset
     description: str
 
 

@@ -8,13 +8,12 @@ for _name, _desc in [
     ("cora", "Planetoid Cora citation graph (2,708 nodes, 7 classes); ships with the package"),
     ("citeseer", "Planetoid CiteSeer citation graph (3,327 nodes, 6 classes)"),
 ]:
-    register_dataset(DatasetSpec(_name, "graphs", "reprkit.datasets.graphs:load_graph", _desc))
+    register_dataset(DatasetSpec(_name, "graphs", _desc))
 for _name in ("chameleon", "squirrel", "actor", "cornell", "texas", "wisconsin"):
     register_dataset(
         DatasetSpec(
             _name,
             "graphs",
-            "reprkit.datasets.graphs:load_graph",
             f"heterophilous graph {_name} with the 10 Geom-GCN splits",
         )
     )
@@ -22,7 +21,6 @@ register_dataset(
     DatasetSpec(
         "synthetic",
         "graphs",
-        "reprkit.datasets.graphs:load_graph",
         "degree-corrected SBM, 600 nodes, class-correlated features (seconds to run)",
     )
 )

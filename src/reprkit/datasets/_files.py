@@ -9,12 +9,11 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import tempfile
 import urllib.request
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-
-from reprkit.core.io import atomic_dir
 
 
 @dataclass(frozen=True)
@@ -77,16 +76,16 @@ def fetch(f: RemoteFile) -> Path:
             f"{f.relpath} not found and downloads are off (REPRKIT_OFFLINE=1): {hint}"
         )
     cached.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=cached.parent, prefix=f".{cached.name}.", suffix=".part")
     try:
-        with atomic_dir(cached.parent / f".dl-{cached.name}") as tmp:
-            with urllib.request.urlopen(f.url, timeout=30) as r, open(tmp / "f", "wb") as out:
-                shutil.copyfileobj(r, out)
-            _check(tmp / "f", f)
-            os.replace(tmp / "f", cached)
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(f.url, timeout=30) as r:
+            shutil.copyfileobj(r, out)
+        _check(Path(tmp), f)
+        os.replace(tmp, cached)
     except (OSError, ValueError) as e:
         raise FileNotFoundError(
             f"{f.relpath} not found and could not be downloaded ({e}): {hint}"
         ) from e
     finally:
-        shutil.rmtree(cached.parent / f".dl-{cached.name}", ignore_errors=True)
+        Path(tmp).unlink(missing_ok=True)
     return cached

@@ -7,8 +7,8 @@ atomically when it finishes; a run that fails leaves nothing behind.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import logging
+import math
 import os
 import platform
 import resource
@@ -39,13 +39,17 @@ class ResultRow:
     paper_source: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        mean, std = mean_std(self.per_seed)
+        """The ``metrics.json`` row. A seed whose value is undefined (NaN, e.g. an FCR when both
+        one-sided models beat the GNN) is written as ``null`` and the row's mean and std are
+        ``null`` too, rather than averaging it away or losing the finished run."""
+        finite = all(math.isfinite(v) for v in self.per_seed)
+        mean, std = mean_std(self.per_seed) if finite else (None, None)
         return {
             "model": self.model,
             "metric": self.metric,
-            "mean": round(mean, 6),
-            "std": round(std, 6),
-            "per_seed": [round(v, 6) for v in self.per_seed],
+            "mean": None if mean is None else round(mean, 6),
+            "std": None if std is None else round(std, 6),
+            "per_seed": [round(v, 6) if math.isfinite(v) else None for v in self.per_seed],
             "higher_is_better": self.higher_is_better,
             "paper": self.paper,
             "paper_source": self.paper_source,
@@ -209,7 +213,11 @@ def results_markdown(
             if r is None:
                 cells.append("")
                 continue
-            txt = f"{_fmt(r['mean'], scale)} ± {_fmt(r['std'], scale)}"
+            txt = (
+                "undefined"
+                if r["mean"] is None
+                else f"{_fmt(r['mean'], scale)} ± {_fmt(r['std'], scale)}"
+            )
             if r["paper"] is not None:
                 txt += f" [{_fmt(r['paper'], scale)}]"
             cells.append(txt)
@@ -220,7 +228,3 @@ def results_markdown(
     if metrics["notes"]:
         lines += ["", "Notes:"] + [f"- {t}" for t in metrics["notes"]]
     return "\n".join(lines) + "\n"
-
-
-def load_metrics(run_dir: str | Path) -> dict[str, Any]:
-    return json.loads((Path(run_dir) / "metrics.json").read_text())

@@ -260,13 +260,9 @@ def plot_groups(rec: RunRecorder, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(10, 4.2))
     width = 0.8 / len(MODELS)
     for i, model in enumerate(MODELS):
-        means = [np.nanmean(rows[(model, m)].per_seed) * 100 for m in metrics]
-        stds = [
-            np.std(rows[(model, m)].per_seed, ddof=1) * 100
-            if len(rows[(model, m)].per_seed) > 1
-            else 0
-            for m in metrics
-        ]
+        summary = [rows[(model, m)].as_json() for m in metrics]
+        means = [100 * (r["mean"] if r["mean"] is not None else np.nan) for r in summary]
+        stds = [100 * (r["std"] or 0.0) for r in summary]
         xs = np.arange(len(metrics)) + (i - len(MODELS) / 2 + 0.5) * width
         ax.bar(
             xs,

@@ -184,3 +184,29 @@ def test_bad_val_and_config():
         ColdBrew(device="cpu").fit(obs, val=torch.ones(5, dtype=torch.bool))
     with pytest.raises(KeyError, match="did you mean"):
         ColdBrew(student__topk=3)
+
+
+def test_graphmlp_keeps_the_contrastive_weight_with_best_validation():
+    import dataclasses
+
+    from reprkit.methods.coldbrew import baselines
+    from reprkit.methods.coldbrew.config import BaselineConfig
+
+    obs, _, va, _ = _cold_start()
+    g = prepare_graph(obs.edge_index, obs.num_nodes)
+    cfg = dataclasses.replace(BaselineConfig(), epochs=30, hidden=32)
+
+    def run(weights):
+        return baselines.graphmlp(
+            obs.x,
+            g,
+            obs.y,
+            obs.train_mask,
+            va,
+            cfg=dataclasses.replace(cfg, graphmlp_weights=weights),
+            seed=0,
+        )
+
+    single = {w: run((w,)) for w in (5.0, 0.0)}
+    best = max(single, key=lambda w: accuracy(single[w], obs.y, va))
+    assert torch.equal(run((5.0, 0.0)), single[best])

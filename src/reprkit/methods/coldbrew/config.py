@@ -101,7 +101,7 @@ class BaselineConfig:
     patience: int = 50
     graphmlp_tau: float = 1.0
     graphmlp_r: int = 2  # neighbourhood order of the contrastive target
-    graphmlp_weight: float = 1.0
+    graphmlp_weights: tuple[float, ...] = (1.0, 0.1)  # contrastive weight, chosen on validation
     graphmlp_batch: int = 1024
     glnn_lambda: float = 0.5  # weight of the label loss; 1 - lambda on the teacher's soft labels
     glnn_temperature: float = 1.0
@@ -126,6 +126,11 @@ class ColdBrewExperimentConfig:
         )
         _check(s.train_frac + s.val_frac < 1.0, "split.train_frac + val_frac must be < 1")
         _check(self.baselines.epochs >= 1, "baselines.epochs must be >= 1")
+        w = self.baselines.graphmlp_weights
+        _check(
+            len(w) > 0 and min(w) >= 0,
+            f"baselines.graphmlp_weights must be non-negative values, got {w}",
+        )
 
 
 PROFILES: dict[str, dict[str, object]] = {
@@ -135,6 +140,7 @@ PROFILES: dict[str, dict[str, object]] = {
         "coldbrew.student.epochs": 40,
         "baselines.epochs": 40,
         "baselines.lp_layers": 10,
+        "baselines.graphmlp_weights": (1.0,),
     },
     # the headline experiment. MLP1 distils on all observed nodes: chosen on validation accuracy
     # (Cora, seeds 0-2: 71.2 % vs 69.4 % for training nodes only; see the README).

@@ -240,7 +240,9 @@ def run(
         )
         rec.note(
             "`*_full` rows are trained on the full graph (nothing isolated); FCR uses gcn_full, mlp "
-            "and lp_full overall accuracy. glnn distils the `gcn` row's soft labels on observed nodes."
+            "and lp_full overall accuracy. glnn distils the `gcn` row's soft labels on observed nodes; "
+            "graphmlp picks its contrastive weight from baselines.graphmlp_weights on validation "
+            "accuracy (the choice per seed is in run.log)."
         )
         rec.plot("accuracy_by_group.png", lambda p: plot_groups(rec, p))
 

@@ -14,7 +14,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch_geometric.nn import LabelPropagation, SAGEConv, SimpleConv
+from torch_geometric.nn import LabelPropagation, SimpleConv
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
 from reprkit.core.train import Schedule, TrainResult, fit_loop
@@ -40,34 +40,49 @@ def sparse_if_helpful(x: torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class Graph:
-    """A graph ready for message passing, prepared once: raw edges, GCN-normalised edges with
-    self loops, and the sparse transposed adjacency (PyG then aggregates by one sparse matmul
-    instead of gathering a copy of every neighbour's features: twice as fast for SAGE on Cora)."""
+    """A graph ready for message passing, prepared once: raw edges and two sparse (CSR)
+    transposed adjacencies, so that PyG aggregates by one sparse matmul instead of gathering a
+    copy of every neighbour's features (2-3x faster on Cora)."""
 
     edge_index: torch.Tensor  # (2, E) undirected, no self loops needed
     num_nodes: int
-    norm_index: torch.Tensor  # (2, E + N) with self loops
-    norm_weight: torch.Tensor  # (E + N,) D^-1/2 (A + I) D^-1/2 entries
-    adj_t: torch.Tensor  # (N, N) CSR, row i holds the neighbours whose messages node i receives
+    adj_t: torch.Tensor  # (N, N) CSR of ones: row i holds the nodes whose messages i receives
+    norm_adj_t: torch.Tensor  # (N, N) CSR of D^-1/2 (A + I) D^-1/2 (GCN)
 
     def to(self, device: torch.device) -> Graph:
         return Graph(
             self.edge_index.to(device),
             self.num_nodes,
-            self.norm_index.to(device),
-            self.norm_weight.to(device),
             self.adj_t.to(device),
+            self.norm_adj_t.to(device),
+        )
+
+
+def _csr_t(edge_index: torch.Tensor, weight: torch.Tensor, n: int) -> torch.Tensor:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
+        return (
+            torch.sparse_coo_tensor(edge_index.flip(0), weight, (n, n)).coalesce().to_sparse_csr()
         )
 
 
 def prepare_graph(edge_index: torch.Tensor, num_nodes: int) -> Graph:
     norm_index, norm_weight = gcn_norm(edge_index, None, num_nodes, add_self_loops=True)
     ones = torch.ones(edge_index.shape[1], device=edge_index.device)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
-        adj_t = torch.sparse_coo_tensor(edge_index.flip(0), ones, (num_nodes, num_nodes))
-        adj_t = adj_t.coalesce().to_sparse_csr()
-    return Graph(edge_index, num_nodes, norm_index, norm_weight, adj_t)
+    return Graph(
+        edge_index,
+        num_nodes,
+        _csr_t(edge_index, ones, num_nodes),
+        _csr_t(norm_index, norm_weight, num_nodes),
+    )
+
+
+def dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
+    """``F.dropout`` with the mask drawn from uniform noise: same distribution, same global RNG,
+    about 3x faster on CPU (torch's CPU Bernoulli sampler costs a quarter of a Cold Brew fit)."""
+    if not training or p == 0.0:
+        return x
+    return x * (torch.rand_like(x) >= p).to(x.dtype) * (1.0 / (1.0 - p))
 
 
 class MLP(nn.Module):
@@ -88,13 +103,13 @@ class MLP(nn.Module):
     def hidden(self, x: torch.Tensor) -> torch.Tensor:
         """Output of the last hidden layer (N, hidden), before dropout."""
         for i, lin in enumerate(self.lins[:-1]):
-            x = F.relu(lin(x if i == 0 else F.dropout(x, self.dropout, self.training)))
+            x = F.relu(lin(x if i == 0 else dropout(x, self.dropout, self.training)))
         return x
 
     def forward(self, x: torch.Tensor, graph: Graph | None = None) -> torch.Tensor:
         # Dropout on hidden layers only, as in the official Cold Brew MLPs: dropout on wide
         # bag-of-words inputs costs more than the rest of a training step on a CPU.
-        return self.lins[-1](F.dropout(self.hidden(x), self.dropout, self.training))
+        return self.lins[-1](dropout(self.hidden(x), self.dropout, self.training))
 
 
 class SEGCN(nn.Module):
@@ -136,10 +151,10 @@ class SEGCN(nn.Module):
         outs = []
         h = x
         for i, lin in enumerate(self.lins):
-            h = lin(h if i == 0 else F.dropout(h, self.dropout, self.training))  # X W, (N, d_l)
+            h = lin(h if i == 0 else dropout(h, self.dropout, self.training))  # X W, (N, d_l)
             if self._se_at[i] >= 0:
                 h = h + self.se[self._se_at[i]]  # + E, before aggregation
-            h = self.prop(h, graph.norm_index, graph.norm_weight)  # Ã (X W + E)
+            h = self.prop(h, graph.norm_adj_t)  # Ã (X W + E)
             if i < len(self.lins) - 1:
                 h = F.relu(h)
             outs.append(h)
@@ -167,18 +182,19 @@ class SAGE(nn.Module):
     ) -> None:
         super().__init__()
         dims = [in_dim] + [hidden] * (layers - 1) + [n_classes]
-        self.convs = nn.ModuleList(SAGEConv(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True))
+        pairs = list(zip(dims[:-1], dims[1:], strict=True))
+        self.lin_neigh = nn.ModuleList(nn.Linear(a, b, bias=False) for a, b in pairs)
+        self.lin_root = nn.ModuleList(nn.Linear(a, b) for a, b in pairs)
+        self.mean = SimpleConv(aggr="mean")
         self.dropout = dropout
 
-    sparse_input = False  # SAGEConv gathers raw neighbour features: it needs dense rows
-
     def forward(self, x: torch.Tensor, graph: Graph) -> torch.Tensor:
-        if x.layout != torch.strided:
-            x = x.to_dense()
-        for i, conv in enumerate(self.convs):
-            x = conv(x if i == 0 else F.dropout(x, self.dropout, self.training), graph.adj_t)
-            if i < len(self.convs) - 1:
-                x = F.relu(x)
+        # SAGEConv computes mean_j(x_j) W_l + x_i W_r + b; the mean commutes with W_l, so project
+        # first: the same numbers, the wide (CSR) input enters only through two linear maps.
+        for i in range(len(self.lin_root)):
+            if i > 0:
+                x = dropout(F.relu(x), self.dropout, self.training)
+            x = self.mean(self.lin_neigh[i](x), graph.adj_t) + self.lin_root[i](x)
         return x
 
 
@@ -227,7 +243,7 @@ def fit_node_classifier(
         def score() -> float:
             return float((model(x_val, None).argmax(-1) == y[val_mask]).float().mean())
     else:
-        xs = sparse_if_helpful(x) if getattr(model, "sparse_input", True) else x
+        xs = sparse_if_helpful(x)
         y_train = y[train_mask]
 
         def logits_train() -> torch.Tensor:

@@ -21,6 +21,7 @@ from reprkit.models.node import (
     MLP,
     SAGE,
     Graph,
+    dropout,
     fit_node_classifier,
     label_propagation,
     sparse_if_helpful,
@@ -114,36 +115,38 @@ def graphmlp(
 
         def adj_of(idx: torch.Tensor) -> torch.Tensor:
             i = idx.to(x.device)
-            return dense[i][:, i]
+            return dense.index_select(0, i).index_select(1, i)
     else:
 
         def adj_of(idx: torch.Tensor) -> torch.Tensor:
             return torch.from_numpy(adj[idx.numpy()][:, idx.numpy()].toarray()).float().to(x.device)
 
     n_classes = int(y.max()) + 1
-    train_idx = torch.nonzero(train).squeeze(1)
+    train_idx = torch.nonzero(train).squeeze(1).cpu()
+    others = torch.nonzero(~train).squeeze(1).cpu()
     x_val, x_all = sparse_if_helpful(x[val]), sparse_if_helpful(x)
     batch = min(cfg.graphmlp_batch, n)
+    n_lab = min(batch, len(train_idx))  # labelled nodes per batch
+    off_diag = 1 - torch.eye(batch, device=x.device)
 
     def fit_one(weight: float) -> tuple[torch.Tensor, float]:
         with seeded(seed) as (gen, _):
             model = MLP(x.shape[1], cfg.hidden, n_classes, dropout=cfg.dropout).to(x.device)
 
             def loss_fn() -> torch.Tensor:
-                # a batch of random nodes plus all training nodes (the CE term needs them)
-                rand = torch.randperm(n, generator=gen)[:batch]
-                idx = torch.unique(torch.cat([rand, train_idx.cpu()]))
+                # as the official Graph-MLP batches: the training nodes first (all of them when
+                # they fit), random other nodes after them up to the batch size
+                lab = train_idx[torch.randperm(len(train_idx), generator=gen)[:n_lab]]
+                fill = others[torch.randperm(len(others), generator=gen)[: batch - n_lab]]
+                idx = torch.cat([lab, fill])
                 # hidden layer for all nodes from the CSR prepared once, then the batch's rows:
                 # cheaper than building a CSR of the batch in every epoch
                 z = model.hidden(x_all)[idx.to(x.device)]  # (B, H)
-                logits = model.lins[-1](F.dropout(z, model.dropout, model.training))
-                is_train = train[idx.to(x.device)]
-                ce = F.cross_entropy(logits[is_train], y[idx.to(x.device)][is_train])
-                a = adj_of(idx)
-                a.fill_diagonal_(0.0)
+                logits = model.lins[-1](dropout(z[:n_lab], model.dropout, model.training))
+                ce = F.cross_entropy(logits, y[lab.to(x.device)])
+                a = adj_of(idx) * off_diag
                 zn = F.normalize(z, dim=1)
-                sim = torch.exp(zn @ zn.T / cfg.graphmlp_tau)  # (B, B)
-                sim = sim * (1 - torch.eye(len(idx), device=x.device))
+                sim = torch.exp(zn @ zn.T / cfg.graphmlp_tau) * off_diag  # (B, B)
                 num, den = (a * sim).sum(1), sim.sum(1)
                 has = num > 0
                 nc = (

@@ -48,6 +48,9 @@ class StudentConfig:
     top_k: int = 3  # virtual neighbours per node (official SEMLP_topK_2_replace=3)
     distill_on: Literal["train", "observed"] = "train"  # nodes whose teacher embedding MLP1 fits
     exclude_self: bool = True  # a graph node never picks itself as its own virtual neighbour
+    # MLP2 loss: (1 - w) * CE(labels) + w * KL(teacher's class probabilities on the distill_on
+    # nodes). 0 is the paper's label-only MLP2; > 0 adds GLNN-style soft labels (not in the paper)
+    soft_label_weight: float = 0.0
     lr: float = 0.005
     weight_decay: float = 5e-4
     epochs: int = 300
@@ -71,6 +74,8 @@ class ColdBrewConfig:
             _check(c.weight_decay >= 0, f"{part}.weight_decay must be >= 0, got {c.weight_decay}")
         _check(self.teacher.layers >= 1, f"teacher.layers must be >= 1, got {self.teacher.layers}")
         _check(self.teacher.se_reg >= 0, f"teacher.se_reg must be >= 0, got {self.teacher.se_reg}")
+        w = self.student.soft_label_weight
+        _check(0.0 <= w <= 1.0, f"student.soft_label_weight must be in [0, 1], got {w}")
         _check(self.student.top_k >= 1, f"student.top_k must be >= 1, got {self.student.top_k}")
 
 

@@ -171,13 +171,24 @@ class ColdBrew(BaseEstimator):
                 desc="student mlp1",
             )
 
-            # stage 2: MLP2 (+ gates) classifies from [x, virtual neighbours, MLP1 output]
+            # stage 2: MLP2 (+ gates) classifies from [x, virtual neighbours, MLP1 output]. MLP1
+            # is frozen, so ê and v of the rows used here are computed once.
+            mlp1.eval()
+            fixed = {k: (r.x, *student.inputs(r.x, r.ids)) for k, r in rows.items()}
+            w = s.soft_label_weight
+            soft = torch.softmax(target[distill, -n_classes:], dim=1)  # teacher's class probs
+
             def stage2_loss() -> torch.Tensor:
-                mlp1.eval()  # frozen: no dropout noise on its output
-                return F.cross_entropy(student(rows["train"].x, rows["train"].ids), y[train])
+                loss = F.cross_entropy(student.classify(*fixed["train"]), y[train])
+                if w == 0:
+                    return loss
+                # paper: not in Cold Brew. GLNN-style KL towards the teacher's soft labels on
+                # the distillation nodes, an option chosen on validation accuracy.
+                log_p = F.log_softmax(student.classify(*fixed["distill"]), dim=1)
+                return (1 - w) * loss + w * F.kl_div(log_p, soft, reduction="batchmean")
 
             def val_acc() -> float:
-                pred = student(rows["val"].x, rows["val"].ids).argmax(dim=1)
+                pred = student.classify(*fixed["val"]).argmax(dim=1)
                 return float((pred == y[val_mask]).float().mean())
 
             fit_loop(

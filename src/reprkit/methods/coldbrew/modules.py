@@ -6,10 +6,9 @@ Pure ``nn.Module`` code; no file access.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from reprkit.models.node import MLP
+from reprkit.models.node import MLP, dropout
 
 
 class ColdBrewStudent(nn.Module):
@@ -71,12 +70,22 @@ class ColdBrewStudent(nn.Module):
         w = torch.softmax(top, dim=1)
         return (w.unsqueeze(-1) * self.pool[idx]).sum(dim=1)  # (B, K, D) -> (B, D)
 
-    def forward(self, x: torch.Tensor, node_ids: torch.Tensor | None = None) -> torch.Tensor:
-        e_hat = self.mlp1(x).detach()  # MLP1 is trained first, then frozen
-        v = self.virtual_neighbours(e_hat, node_ids)
+    @torch.no_grad()
+    def inputs(
+        self, x: torch.Tensor, node_ids: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(ê, v)`` from the frozen MLP1 (trained first, then fixed): (B, D) each."""
+        e_hat = self.mlp1(x)
+        return e_hat, self.virtual_neighbours(e_hat, node_ids)
+
+    def classify(self, x: torch.Tensor, e_hat: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """MLP2's logits (B, C) from ``[x, g_v·v, g_e·ê]``."""
         e = torch.cat([self.gates[0] * v, self.gates[1] * e_hat], dim=1)  # (B, 2D)
         h = torch.relu(self.mlp2_x(x) + self.mlp2_e(e))  # first layer of MLP2 on [x, v, ê]
-        return self.mlp2_out(F.dropout(h, self.dropout, self.training))
+        return self.mlp2_out(dropout(h, self.dropout, self.training))
+
+    def forward(self, x: torch.Tensor, node_ids: torch.Tensor | None = None) -> torch.Tensor:
+        return self.classify(x, *self.inputs(x, node_ids))
 
     def stage2_parameters(self) -> list[nn.Parameter]:
         """Parameters trained in stage 2 (MLP2 and the gates; MLP1 stays frozen)."""

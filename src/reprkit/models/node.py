@@ -25,9 +25,9 @@ _SPARSE_BELOW = 0.1  # feature density under which a CSR copy speeds up the firs
 def sparse_if_helpful(x: torch.Tensor) -> torch.Tensor:
     """A CSR copy of a mostly-zero feature matrix (bag-of-words), else ``x`` itself.
 
-    ``nn.Linear`` accepts CSR input with exact gradients for its weights; on Cora this makes
-    the first layer five times faster. CSR tensors cannot be row-indexed, so take row subsets
-    before calling this.
+    :class:`Linear` layers take CSR input with exact gradients for their weights; on Cora this
+    makes a first layer several times faster. The copy carries its transpose, made once here, for
+    the weight gradient. CSR tensors cannot be row-indexed: take row subsets before calling this.
     """
     if x.layout != torch.strided or x.dim() != 2 or x.numel() == 0:
         return x
@@ -35,7 +35,36 @@ def sparse_if_helpful(x: torch.Tensor) -> torch.Tensor:
         return x
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
-        return x.to_sparse_csr()
+        xs = x.to_sparse_csr()
+        xs._reprkit_t = x.T.to_sparse_csr()  # (F, N), for the weight gradient
+    return xs
+
+
+class _CSRLinear(torch.autograd.Function):
+    """``x W^T + b`` for a constant CSR ``x`` whose transpose is known: torch's own backward
+    re-transposes ``x`` in every step, which costs three times the matmul."""
+
+    @staticmethod
+    def forward(ctx, x, x_t, weight, bias):  # type: ignore[override]
+        ctx.save_for_backward(x_t)
+        out = x @ weight.T
+        return out if bias is None else out + bias
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        (x_t,) = ctx.saved_tensors
+        grad_bias = grad.sum(0) if ctx.needs_input_grad[3] else None
+        return None, None, (x_t @ grad).T, grad_bias
+
+
+class Linear(nn.Linear):
+    """``nn.Linear`` with the fast path for CSR input from :func:`sparse_if_helpful`."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x_t = getattr(x, "_reprkit_t", None)
+        if x_t is None:
+            return super().forward(x)
+        return _CSRLinear.apply(x, x_t, self.weight, self.bias)
 
 
 @dataclass
@@ -78,11 +107,16 @@ def prepare_graph(edge_index: torch.Tensor, num_nodes: int) -> Graph:
 
 
 def dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
-    """``F.dropout`` with the mask drawn from uniform noise: same distribution, same global RNG,
-    about 3x faster on CPU (torch's CPU Bernoulli sampler costs a quarter of a Cold Brew fit)."""
+    """Inverted dropout with its mask drawn from random bytes: about 5x faster than ``F.dropout``
+    on CPU, whose Bernoulli sampler took a quarter of a Cold Brew fit. ``p`` is rounded to a
+    multiple of 1/256 (0.5 exactly); the kept values are scaled so the expectation is ``x``."""
     if not training or p == 0.0:
         return x
-    return x * (torch.rand_like(x) >= p).to(x.dtype) * (1.0 / (1.0 - p))
+    cut = round(p * 256)  # a byte below `cut` drops its element
+    n = x.numel()
+    words = torch.randint(-(2**63), 2**63 - 1, ((n + 7) // 8,), dtype=torch.int64, device=x.device)
+    keep = words.view(torch.uint8)[:n].view_as(x) >= cut
+    return x * keep.to(x.dtype) * (256 / (256 - cut))
 
 
 class MLP(nn.Module):
@@ -97,7 +131,7 @@ class MLP(nn.Module):
     ) -> None:
         super().__init__()
         dims = [in_dim] + [hidden] * (layers - 1) + [out_dim]
-        self.lins = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True))
+        self.lins = nn.ModuleList(Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True))
         self.dropout = dropout
 
     def hidden(self, x: torch.Tensor) -> torch.Tensor:
@@ -137,7 +171,7 @@ class SEGCN(nn.Module):
     ) -> None:
         super().__init__()
         dims = [in_dim] + [hidden] * (layers - 1) + [n_classes]
-        self.lins = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True))
+        self.lins = nn.ModuleList(Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True))
         with_se = [se == "all" or (se == "first" and i == 0) for i in range(layers)]
         self.se = nn.ParameterList(
             nn.Parameter(torch.zeros(n_nodes, dims[i + 1])) for i in range(layers) if with_se[i]
@@ -183,8 +217,8 @@ class SAGE(nn.Module):
         super().__init__()
         dims = [in_dim] + [hidden] * (layers - 1) + [n_classes]
         pairs = list(zip(dims[:-1], dims[1:], strict=True))
-        self.lin_neigh = nn.ModuleList(nn.Linear(a, b, bias=False) for a, b in pairs)
-        self.lin_root = nn.ModuleList(nn.Linear(a, b) for a, b in pairs)
+        self.lin_neigh = nn.ModuleList(Linear(a, b, bias=False) for a, b in pairs)
+        self.lin_root = nn.ModuleList(Linear(a, b) for a, b in pairs)
         self.mean = SimpleConv(aggr="mean")
         self.dropout = dropout
 

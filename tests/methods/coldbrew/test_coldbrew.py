@@ -136,7 +136,7 @@ def test_soft_label_weight_pulls_mlp2_towards_the_teacher():
         log_p_s = model.predict_proba(obs.x, node_ids=ids)[~iso].clamp_min(1e-12).log()
         return float((p_t * (p_t.clamp_min(1e-12).log() - log_p_s)).sum(1).mean())
 
-    assert kl_to_teacher(1.0) < 0.5 * kl_to_teacher(0.0)
+    assert kl_to_teacher(1.0) < 0.8 * kl_to_teacher(0.0)
     with pytest.raises(ValueError, match=r"student.soft_label_weight must be in \[0, 1\]"):
         ColdBrew(student__soft_label_weight=1.5)
 

@@ -147,8 +147,9 @@ PROFILES: dict[str, dict[str, object]] = {
         "baselines.lp_layers": 10,
         "baselines.graphmlp_weights": (1.0,),
     },
-    # the headline experiment. MLP1 distils on all observed nodes, chosen on validation accuracy:
-    # Cora, seeds 0-4, student val_acc 71.73 % vs 70.04 % with
-    # --set coldbrew.student.distill_on=train (see the README).
-    "paper": {"coldbrew.student.distill_on": "observed"},
+    # the headline experiment, with two settings chosen on validation accuracy (Cora, seeds 0-4;
+    # the README lists the runs): MLP1 distils on all observed nodes (student val_acc 71.73 vs
+    # 70.04 on training nodes only), and MLP2 also learns from the teacher's soft labels with
+    # weight 0.8 (val_acc 79.74; 0: 71.77, 0.5: 78.41, 1.0: 79.37). The second is not in the paper.
+    "paper": {"coldbrew.student.distill_on": "observed", "coldbrew.student.soft_label_weight": 0.8},
 }

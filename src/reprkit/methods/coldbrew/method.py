@@ -151,9 +151,12 @@ class ColdBrew(BaseEstimator):
 
             # Row subsets are taken once (as CSR when sparse) rather than in every epoch.
             distill = train if s.distill_on == "train" else observed.to(dev)
+            w = s.soft_label_weight
+            # stage-2 rows: the training nodes, plus the distillation nodes when soft labels count
+            fit_rows = train | distill if w > 0 else train
             rows = {
                 k: _Rows(x, m, s.exclude_self)
-                for k, m in (("train", train), ("val", val_mask), ("distill", distill))
+                for k, m in (("fit", fit_rows), ("val", val_mask), ("distill", distill))
                 if m is not None
             }
             mlp1 = student.mlp1
@@ -174,17 +177,19 @@ class ColdBrew(BaseEstimator):
             # stage 2: MLP2 (+ gates) classifies from [x, virtual neighbours, MLP1 output]. MLP1
             # is frozen, so ê and v of the rows used here are computed once.
             mlp1.eval()
-            fixed = {k: (r.x, *student.inputs(r.x, r.ids)) for k, r in rows.items()}
-            w = s.soft_label_weight
+            fixed = {k: (r.x, *student.inputs(r.x, r.ids)) for k, r in rows.items() if k != "distill"}
+            is_train, is_soft = train[fit_rows], distill[fit_rows]
+            y_train = y[fit_rows][is_train]
             soft = torch.softmax(target[distill, -n_classes:], dim=1)  # teacher's class probs
 
             def stage2_loss() -> torch.Tensor:
-                loss = F.cross_entropy(student.classify(*fixed["train"]), y[train])
+                logits = student.classify(*fixed["fit"])
+                loss = F.cross_entropy(logits[is_train], y_train)
                 if w == 0:
                     return loss
                 # paper: not in Cold Brew. GLNN-style KL towards the teacher's soft labels on
                 # the distillation nodes, an option chosen on validation accuracy.
-                log_p = F.log_softmax(student.classify(*fixed["distill"]), dim=1)
+                log_p = F.log_softmax(logits[is_soft], dim=1)
                 return (1 - w) * loss + w * F.kl_div(log_p, soft, reduction="batchmean")
 
             def val_acc() -> float:

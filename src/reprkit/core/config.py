@@ -20,6 +20,12 @@ _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
 
+def check(cond: bool, msg: str) -> None:
+    """Config validation: raise ``ValueError(msg)`` unless ``cond`` holds."""
+    if not cond:
+        raise ValueError(msg)
+
+
 def config_to_dict(cfg: Any) -> dict[str, Any]:
     """Return a JSON-ready nested dict of a config dataclass."""
     out = dataclasses.asdict(cfg)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from reprkit.core.config import check
+
 # datasets the experiment runs on (the registry lists these without importing torch)
 DATASETS = (
     "cora",
@@ -17,11 +19,6 @@ DATASETS = (
     "wisconsin",
     "synthetic",
 )
-
-
-def _check(cond: bool, msg: str) -> None:
-    if not cond:
-        raise ValueError(msg)
 
 
 @dataclass(frozen=True)
@@ -64,19 +61,19 @@ class ColdBrewConfig:
     student: StudentConfig = field(default_factory=StudentConfig)
 
     def validate(self) -> None:
-        _check(self.seed >= 0, f"seed must be >= 0, got {self.seed}")
+        check(self.seed >= 0, f"seed must be >= 0, got {self.seed}")
         for part in ("teacher", "student"):
             c = getattr(self, part)
             for name in ("hidden", "epochs", "patience"):
-                _check(getattr(c, name) >= 1, f"{part}.{name} must be >= 1, got {getattr(c, name)}")
-            _check(0.0 <= c.dropout < 1.0, f"{part}.dropout must be in [0, 1), got {c.dropout}")
-            _check(c.lr > 0, f"{part}.lr must be > 0, got {c.lr}")
-            _check(c.weight_decay >= 0, f"{part}.weight_decay must be >= 0, got {c.weight_decay}")
-        _check(self.teacher.layers >= 1, f"teacher.layers must be >= 1, got {self.teacher.layers}")
-        _check(self.teacher.se_reg >= 0, f"teacher.se_reg must be >= 0, got {self.teacher.se_reg}")
+                check(getattr(c, name) >= 1, f"{part}.{name} must be >= 1, got {getattr(c, name)}")
+            check(0.0 <= c.dropout < 1.0, f"{part}.dropout must be in [0, 1), got {c.dropout}")
+            check(c.lr > 0, f"{part}.lr must be > 0, got {c.lr}")
+            check(c.weight_decay >= 0, f"{part}.weight_decay must be >= 0, got {c.weight_decay}")
+        check(self.teacher.layers >= 1, f"teacher.layers must be >= 1, got {self.teacher.layers}")
+        check(self.teacher.se_reg >= 0, f"teacher.se_reg must be >= 0, got {self.teacher.se_reg}")
         w = self.student.soft_label_weight
-        _check(0.0 <= w <= 1.0, f"student.soft_label_weight must be in [0, 1], got {w}")
-        _check(self.student.top_k >= 1, f"student.top_k must be >= 1, got {self.student.top_k}")
+        check(0.0 <= w <= 1.0, f"student.soft_label_weight must be in [0, 1], got {w}")
+        check(self.student.top_k >= 1, f"student.top_k must be >= 1, got {self.student.top_k}")
 
 
 @dataclass(frozen=True)
@@ -124,15 +121,15 @@ class ColdBrewExperimentConfig:
         s = self.split
         for name in ("isolated_frac", "tail_frac", "head_frac", "train_frac", "val_frac"):
             v = getattr(s, name)
-            _check(0.0 < v < 1.0, f"split.{name} must be in (0, 1), got {v}")
-        _check(
+            check(0.0 < v < 1.0, f"split.{name} must be in (0, 1), got {v}")
+        check(
             s.isolated_frac + s.tail_frac + s.head_frac <= 1.0,
             "split.isolated_frac + tail_frac + head_frac must be <= 1",
         )
-        _check(s.train_frac + s.val_frac < 1.0, "split.train_frac + val_frac must be < 1")
-        _check(self.baselines.epochs >= 1, "baselines.epochs must be >= 1")
+        check(s.train_frac + s.val_frac < 1.0, "split.train_frac + val_frac must be < 1")
+        check(self.baselines.epochs >= 1, "baselines.epochs must be >= 1")
         w = self.baselines.graphmlp_weights
-        _check(
+        check(
             len(w) > 0 and min(w) >= 0,
             f"baselines.graphmlp_weights must be non-negative values, got {w}",
         )

@@ -5,10 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-
-def _check(cond: bool, msg: str) -> None:
-    if not cond:
-        raise ValueError(msg)
+from reprkit.core.config import check
 
 
 @dataclass(frozen=True)
@@ -58,9 +55,9 @@ class GiantConfig:
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
 
     def validate(self) -> None:
-        _check(self.seed >= 0, f"seed must be >= 0, got {self.seed}")
+        check(self.seed >= 0, f"seed must be >= 0, got {self.seed}")
         b = self.tree.branching
-        _check(b >= 2 and b & (b - 1) == 0, f"tree.branching must be a power of 2 >= 2, got {b}")
+        check(b >= 2 and b & (b - 1) == 0, f"tree.branching must be a power of 2 >= 2, got {b}")
         for name, v in (
             ("tfidf.max_features", self.tfidf.max_features),
             ("tfidf.ngram_max", self.tfidf.ngram_max),
@@ -72,7 +69,7 @@ class GiantConfig:
             ("finetune.batch_size", self.finetune.batch_size),
             ("finetune.beam", self.finetune.beam),
         ):
-            _check(v >= 1, f"{name} must be >= 1, got {v}")
+            check(v >= 1, f"{name} must be >= 1, got {v}")
         f = self.finetune
-        _check(f.epochs >= 0, f"finetune.epochs must be >= 0, got {f.epochs}")
-        _check(f.lr_encoder > 0 and f.lr_head > 0, "finetune.lr_encoder and lr_head must be > 0")
+        check(f.epochs >= 0, f"finetune.epochs must be >= 0, got {f.epochs}")
+        check(f.lr_encoder > 0 and f.lr_head > 0, "finetune.lr_encoder and lr_head must be > 0")

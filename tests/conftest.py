@@ -28,3 +28,31 @@ def synthetic():
     from reprkit.datasets.graphs import synthetic_graph
 
     return synthetic_graph(n_nodes=300, n_classes=3, n_features=32, seed=0)
+
+
+@pytest.fixture(scope="session")
+def text_graph():
+    from reprkit.datasets.text_graphs import synthetic_text_graph
+
+    return synthetic_text_graph(n_nodes=240, n_classes=3, seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory, text_graph):
+    """A tiny random BERT with a word-level vocabulary of the synthetic texts (no download)."""
+    transformers = pytest.importorskip("transformers")
+    _, texts = text_graph
+    d = tmp_path_factory.mktemp("tiny_bert")
+    words = sorted({w for t in texts for w in t.split()})
+    (d / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]))
+    transformers.BertTokenizerFast(vocab_file=str(d / "vocab.txt")).save_pretrained(d)
+    cfg = transformers.BertConfig(
+        vocab_size=5 + len(words),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+    )
+    transformers.BertModel(cfg).save_pretrained(d)
+    return str(d)

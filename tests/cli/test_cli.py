@@ -83,3 +83,19 @@ def test_bad_arguments_fail_before_work_and_write_nothing(tmp_path):
         assert r.exit_code == 2, (args, r.output)
         assert msg in r.output, (args, r.output)
         assert not out.exists()
+
+
+def test_giant_smoke_run_with_a_tiny_local_encoder(tmp_path, tiny_bert):
+    out = tmp_path / "giant"
+    args = ["giant", "run", "--dataset", "synthetic_text", "--seeds", "0,1", "--out", str(out)]
+    args += ["--device", "cpu", "--set", f"giant.encoder.model={tiny_bert}"]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, r.output
+    assert (out / "accuracy_by_features.png").is_file()
+    m = json.loads((out / "metrics.json").read_text())
+    rows = {(row["model"], row["metric"]): row for row in m["results"]}
+    for feats in ("tfidf", "minilm", "giant", "xrlinear"):
+        for model in ("mlp", "sage", "gcn"):
+            assert len(rows[(f"{model}@{feats}", "acc")]["per_seed"]) == 2
+    # topic words make the synthetic communities easy: TF-IDF features must classify well
+    assert rows[("mlp@tfidf", "acc")]["mean"] > 0.8

@@ -28,8 +28,23 @@ def _coldbrew_case():
     return small, (data,), {"val": val}, lambda m: m.predict_proba(data.x)
 
 
+def _giant_case():
+    from reprkit.datasets.text_graphs import synthetic_text_graph
+
+    data, texts = synthetic_text_graph(n_nodes=120, n_classes=3, seed=2)
+    small = {
+        "encoder__kind": "linear",
+        "encoder__dim": 8,
+        "tree__branching": 4,
+        "tree__max_leaf_size": 20,
+        "finetune__epochs": 2,
+        "finetune__lr_encoder": 1e-2,
+    }
+    return small, (data, texts), {}, lambda m: m.transform(texts[:20])
+
+
 # method name -> (small config overrides, fit args, fit kwargs, a prediction function)
-CASES = {"coldbrew": _coldbrew_case}
+CASES = {"coldbrew": _coldbrew_case, "giant": _giant_case}
 IMPLEMENTED = [m for m, s in registry.methods().items() if s.estimator is not None]
 
 

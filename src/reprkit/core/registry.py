@@ -28,7 +28,7 @@ class DatasetSpec:
 class MethodSpec:
     name: str
     paper: str
-    status: str  # "works" | "planned"
+    status: str  # "works" | "in progress" | "planned"
     estimator: str | None = None  # import path of the estimator class
     experiment: str | None = None  # import path of the experiment module
     datasets: tuple[str, ...] = ()

@@ -24,3 +24,17 @@ register_dataset(
         "degree-corrected SBM, 600 nodes, class-correlated features (seconds to run)",
     )
 )
+register_dataset(
+    DatasetSpec(
+        "cora_text",
+        "text graphs",
+        "Cora with paper abstracts (CANE release): 2,277 nodes, 7 classes, 66 unlabelled",
+    )
+)
+register_dataset(
+    DatasetSpec(
+        "synthetic_text",
+        "text graphs",
+        "communities with their own topic words, 300 nodes (seconds to run)",
+    )
+)

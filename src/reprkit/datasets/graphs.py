@@ -162,6 +162,27 @@ def load_graph(name: str) -> Data:
     raise ValueError(f"dataset must be one of {known}, got {name!r}")
 
 
+def random_node_split(
+    num_nodes: int,
+    train_frac: float,
+    val_frac: float,
+    seed: int,
+    *,
+    among: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Seeded random train / validation / test masks (N,) over the nodes in ``among`` (a bool
+    mask, e.g. the labelled nodes; default: all nodes); the rest of ``among`` is the test set."""
+    pool = torch.arange(num_nodes) if among is None else torch.nonzero(among).squeeze(1)
+    perm = pool[torch.from_numpy(np.random.default_rng(seed).permutation(len(pool)))]
+    n_train, n_val = int(round(train_frac * len(pool))), int(round(val_frac * len(pool)))
+    masks = []
+    for idx in (perm[:n_train], perm[n_train : n_train + n_val], perm[n_train + n_val :]):
+        m = torch.zeros(num_nodes, dtype=torch.bool)
+        m[idx] = True
+        masks.append(m)
+    return masks[0], masks[1], masks[2]
+
+
 def row_normalize(x: torch.Tensor) -> torch.Tensor:
     """Scale each row to sum to one (rows of zeros stay zero), as PyG's NormalizeFeatures."""
     s = x.sum(dim=1, keepdim=True)

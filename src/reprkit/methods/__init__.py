@@ -18,8 +18,20 @@ register_method(
     )
 )
 
+register_method(
+    MethodSpec(
+        name="giant",
+        paper="Node Feature Extraction by Self-Supervised Multi-scale Neighborhood Prediction "
+        "(GIANT-XRT, Chien et al., ICLR 2022)",
+        status="in progress",
+        estimator="reprkit.methods.giant.method:GiantXRT",
+        experiment="reprkit.methods.giant.experiment",
+        datasets=("cora_text", "synthetic_text"),
+        description="node features from raw text by fine-tuning a text encoder to predict neighbours",
+    )
+)
+
 _PLANNED = [
-    ("giant", "GIANT-XRT: node features from raw text (Chien et al., ICLR 2022)"),
     ("grda", "Graph-relational domain adaptation (Xu et al., ICLR 2022)"),
     ("psagan", "PSA-GAN: progressive self-attention GAN for time series (Jeha et al., ICLR 2022)"),
     ("rim", "Recurrent intensity modeling for recommendation (Ma et al., ICLR 2022)"),

@@ -6,10 +6,10 @@ from torch_geometric.data import Data
 
 from reprkit.core.seed import seeded
 from reprkit.core.train import Steps
-from reprkit.datasets.graphs import load_graph, node_degree, synthetic_graph
+from reprkit.datasets.graphs import load_graph, node_degree, random_node_split, synthetic_graph
 from reprkit.methods.coldbrew import ColdBrew
 from reprkit.methods.coldbrew.modules import ColdBrewStudent
-from reprkit.methods.coldbrew.splits import degree_groups, isolate, random_node_split
+from reprkit.methods.coldbrew.splits import degree_groups, isolate
 from reprkit.models.node import MLP, SEGCN, accuracy, fit_node_classifier, prepare_graph
 
 SMALL = {

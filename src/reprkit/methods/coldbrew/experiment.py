@@ -22,13 +22,13 @@ from reprkit.core.config import apply_overrides, config_to_dict
 from reprkit.core.device import resolve_device
 from reprkit.core.progress import progress_bar
 from reprkit.core.seed import check_seed
-from reprkit.datasets.graphs import load_graph, row_normalize
+from reprkit.datasets.graphs import load_graph, random_node_split, row_normalize
 from reprkit.eval.metrics import feature_contribution_ratio
 from reprkit.eval.report import RunRecorder, default_out, log
 from reprkit.methods.coldbrew import baselines
 from reprkit.methods.coldbrew.config import DATASETS, PROFILES, ColdBrewExperimentConfig
 from reprkit.methods.coldbrew.method import ColdBrew
-from reprkit.methods.coldbrew.splits import degree_groups, isolate, random_node_split
+from reprkit.methods.coldbrew.splits import degree_groups, isolate
 from reprkit.models.node import accuracy, prepare_graph
 
 GROUPS = ("isolated", "tail", "head")

@@ -65,17 +65,3 @@ def isolate(edge_index: torch.Tensor, isolated: torch.Tensor) -> torch.Tensor:
     """Remove every edge that touches an isolated node (strict cold start)."""
     keep = ~(isolated[edge_index[0]] | isolated[edge_index[1]])
     return edge_index[:, keep]
-
-
-def random_node_split(
-    num_nodes: int, train_frac: float, val_frac: float, seed: int
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Seeded random train / validation / test masks."""
-    perm = torch.from_numpy(np.random.default_rng(seed).permutation(num_nodes))
-    n_train, n_val = int(round(train_frac * num_nodes)), int(round(val_frac * num_nodes))
-    masks = []
-    for idx in (perm[:n_train], perm[n_train : n_train + n_val], perm[n_train + n_val :]):
-        m = torch.zeros(num_nodes, dtype=torch.bool)
-        m[idx] = True
-        masks.append(m)
-    return masks[0], masks[1], masks[2]

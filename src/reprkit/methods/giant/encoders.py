@@ -61,6 +61,10 @@ class TransformerEncoder(nn.Module):
         enc = tok(texts, truncation=True, max_length=max_length, padding=True, return_tensors="pt")
         return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
 
+    def on(self, tokens: dict[str, torch.Tensor]) -> TransformerEncoder:
+        """The same encoder (shared weights) over other tokenised texts."""
+        return TransformerEncoder(self.model, tokens)
+
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         dev = next(self.model.parameters()).device
         mask = self.tokens["attention_mask"][ids]
@@ -74,20 +78,24 @@ class TransformerEncoder(nn.Module):
 class LinearEncoder(nn.Module):
     """``x_i P``: a learned linear map of each node's TF-IDF row (GIANT's cheap XR-Linear path)."""
 
-    def __init__(self, x: sp.csr_matrix, dim: int) -> None:
+    def __init__(self, n_features: int, dim: int, rows: sp.csr_matrix | None = None) -> None:
         super().__init__()
-        self.x = torch.from_numpy(x.toarray()).float() if x.shape[1] <= 4096 else None
-        self._csr = x if self.x is None else None
-        self.proj = Linear(x.shape[1], dim, bias=False)
+        self.proj = Linear(n_features, dim, bias=False)
         self.dim = dim
+        self.rows = rows  # (N, V) TF-IDF of the nodes that ``forward(ids)`` indexes
+
+    def on(self, rows: sp.csr_matrix) -> LinearEncoder:
+        """The same encoder (shared weights) over other TF-IDF rows."""
+        view = LinearEncoder.__new__(LinearEncoder)
+        nn.Module.__init__(view)
+        view.proj, view.dim, view.rows = self.proj, self.dim, rows
+        return view
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        dev = self.proj.weight.device
-        if self.x is not None:
-            rows = self.x[ids]
-        else:
-            rows = torch.from_numpy(self._csr[ids.numpy()].toarray()).float()
-        return self.proj(sparse_if_helpful(rows.to(dev)))
+        if self.rows is None:
+            raise RuntimeError("LinearEncoder has no rows to encode: use encoder.on(tfidf_rows)")
+        x = torch.from_numpy(self.rows[ids.numpy()].toarray()).float()
+        return self.proj(sparse_if_helpful(x.to(self.proj.weight.device)))
 
 
 @torch.no_grad()

@@ -15,6 +15,7 @@ from reprkit.methods.giant.config import GiantConfig
 from reprkit.methods.giant.encoders import (
     LinearEncoder,
     TransformerEncoder,
+    check_model_dir,
     default_model_path,
     encode_all,
 )
@@ -92,13 +93,9 @@ class GiantXRT(BaseEstimator):
         if int(edge_index.min()) < 0 or int(edge_index.max()) >= n:
             raise ValueError(f"graph has node ids outside [0, {n}) (one text per node)")
         cfg = self.config
-        vec = TfidfVectorizer(
-            ngram_range=(1, cfg.tfidf.ngram_max),
-            min_df=min(cfg.tfidf.min_df, n),
-            max_features=cfg.tfidf.max_features,
-            sublinear_tf=True,
-            dtype=np.float32,
-        )
+        if cfg.encoder.kind == "transformer":
+            check_model_dir(cfg.encoder.model or default_model_path())
+        vec = self._vectorizer(min_df=min(cfg.tfidf.min_df, n))
         x = vec.fit_transform(texts).tocsr()
         labels, rows = neighbour_labels(edge_index.cpu().numpy(), n, cfg.tree.max_degree)
         if len(rows) == 0:
@@ -134,10 +131,20 @@ class GiantXRT(BaseEstimator):
         self.fitted_ = True
         return self
 
+    def _vectorizer(self, min_df: int = 1) -> TfidfVectorizer:
+        t = self.config.tfidf
+        return TfidfVectorizer(
+            ngram_range=(1, t.ngram_max),
+            min_df=min_df,
+            max_features=t.max_features,
+            sublinear_tf=True,
+            dtype=np.float32,
+        )
+
     def _new_encoder(self, texts: list[str], x) -> torch.nn.Module:
         e = self.config.encoder
         if e.kind == "linear":
-            return LinearEncoder(x, e.dim)
+            return LinearEncoder(x.shape[1], e.dim, x)
         return TransformerEncoder.from_path(e.model or default_model_path(), texts, e.max_length)
 
     def transform(self, texts: Any) -> torch.Tensor:
@@ -146,24 +153,37 @@ class GiantXRT(BaseEstimator):
         texts = check_texts(texts, None)
         enc = self.encoder_
         if isinstance(enc, LinearEncoder):
-            tmp = LinearEncoder(self.vectorizer_.transform(texts).tocsr(), enc.dim)
-            tmp.proj = enc.proj
+            view = enc.on(self.vectorizer_.transform(texts).tocsr())
         else:
             from transformers import AutoTokenizer
 
             path = self.config.encoder.model or default_model_path()
             tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
-            tmp = TransformerEncoder(
-                enc.model, TransformerEncoder.tokenize(tok, texts, self.config.encoder.max_length)
-            )
-        return encode_all(tmp, len(texts))
+            view = enc.on(TransformerEncoder.tokenize(tok, texts, self.config.encoder.max_length))
+        return encode_all(view, len(texts))
 
     def _get_state(self) -> dict[str, Any]:
-        raise NotImplementedError("GiantXRT.save is not implemented yet")
+        vec = self.vectorizer_
+        return {
+            "encoder": self.encoder_.state_dict(),
+            "heads": self.heads_,
+            "tree_sizes": list(self.tree_sizes_),
+            "vocabulary": {k: int(v) for k, v in vec.vocabulary_.items()},
+            "idf": torch.from_numpy(vec.idf_.astype(np.float32)),
+            "stats": {"last_loss": self.stats_.last_loss, "steps": self.stats_.steps},
+        }
 
     def _set_state(self, state: dict[str, Any]) -> None:
-        raise NotImplementedError("GiantXRT.load is not implemented yet")
-
-
-def stats_dict(stats: XRStats) -> dict[str, Any]:
-    return {"last_loss": stats.last_loss, "steps": stats.steps}
+        vec = self._vectorizer()
+        vec.vocabulary_ = dict(state["vocabulary"])
+        vec.idf_ = state["idf"].numpy().astype(np.float64)
+        e = self.config.encoder
+        if e.kind == "linear":
+            enc: torch.nn.Module = LinearEncoder(len(vec.vocabulary_), e.dim)
+        else:
+            enc = TransformerEncoder.from_path(e.model or default_model_path(), ["."], 8)
+        enc.load_state_dict(state["encoder"])
+        self.encoder_ = enc.to(self.device).eval()
+        self.vectorizer_, self.heads_ = vec, list(state["heads"])
+        self.tree_sizes_ = list(state["tree_sizes"])
+        self.stats_ = XRStats(list(state["stats"]["last_loss"]), int(state["stats"]["steps"]))

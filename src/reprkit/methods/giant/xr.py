@@ -123,7 +123,7 @@ def fit_xr(
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-                total, count, steps = total + float(loss), count + 1, steps + 1
+                total, count, steps = total + loss.item(), count + 1, steps + 1
             total /= max(count, 1)
         heads.append(head.detach().cpu())
         last_loss.append(total)

@@ -78,6 +78,10 @@ def test_bad_arguments_fail_before_work_and_write_nothing(tmp_path):
         (["--dataset", "cora", "--profile", "huge"], "profile must be one of"),
         (["--dataset", "cora", "--set", "coldbrew.teacher.lrr=1"], "did you mean"),
         (["--dataset", "cora", "--device", "tpu"], "device"),
+        (
+            ["--dataset", "chameleon", "--set", "split.node_split=public"],
+            "needs a Planetoid dataset",
+        ),
     ]:
         r = runner.invoke(app, ["coldbrew", "run", *args, "--out", str(out)])
         assert r.exit_code == 2, (args, r.output)

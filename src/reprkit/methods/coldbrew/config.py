@@ -85,7 +85,10 @@ class SplitConfig:
     isolated_frac: float = 0.2
     tail_frac: float = 0.2
     head_frac: float = 0.2
-    # random node split per seed (Planetoid, synthetic); heterophilous graphs use Geom-GCN splits
+    # "random": a seeded train_frac / val_frac / rest split per seed (heterophilous graphs use
+    # their Geom-GCN splits); "public": Planetoid's fixed split (20 labels per class, 500
+    # validation, 1,000 test nodes), the same for every seed
+    node_split: Literal["random", "public"] = "random"
     train_frac: float = 0.2
     val_frac: float = 0.2
     normalize_features: bool = True  # row-normalise features, as the official code does

@@ -22,7 +22,7 @@ from reprkit.core.config import apply_overrides, config_to_dict
 from reprkit.core.device import resolve_device
 from reprkit.core.progress import progress_bar
 from reprkit.core.seed import check_seed
-from reprkit.datasets.graphs import load_graph, random_node_split, row_normalize
+from reprkit.datasets.graphs import PLANETOID, load_graph, random_node_split, row_normalize
 from reprkit.eval.metrics import feature_contribution_ratio
 from reprkit.eval.report import RunRecorder, default_out, log
 from reprkit.methods.coldbrew import baselines
@@ -78,10 +78,10 @@ def check_args(dataset: str, seeds: Sequence[int]) -> list[int]:
 
 
 def _node_split(data: Data, cfg: ColdBrewExperimentConfig, seed: int) -> tuple[torch.Tensor, ...]:
+    if cfg.split.node_split == "public":
+        return data.train_mask, data.val_mask, data.test_mask
     split_masks = getattr(data, "split_masks", None)
-    if (
-        split_masks is not None
-    ):  # heterophilous graphs: the standard Geom-GCN split number seed % 10
+    if split_masks is not None:  # heterophilous graphs: the standard Geom-GCN split seed % 10
         k = seed % split_masks[0].shape[0]
         return tuple(m[k] for m in split_masks)
     return random_node_split(data.num_nodes, cfg.split.train_frac, cfg.split.val_frac, seed)
@@ -194,6 +194,10 @@ def run(
     """
     seeds = check_args(dataset, seeds)
     cfg = resolve_config(profile, overrides)
+    if cfg.split.node_split == "public" and dataset not in PLANETOID:
+        raise ValueError(
+            f"split.node_split='public' needs a Planetoid dataset {list(PLANETOID)}, got {dataset!r}"
+        )
     dev = resolve_device(device)
     data = load_graph(dataset)
     out_path = Path(out) if out is not None else default_out("coldbrew", dataset)
@@ -226,7 +230,9 @@ def run(
             f"Degree groups: mode={cfg.split.mode}; isolated nodes lose all their edges before "
             "training (strict cold start); accuracies are on test nodes of each group."
         )
-        if getattr(data, "split_masks", None) is not None:
+        if cfg.split.node_split == "public":
+            rec.note("Node split: Planetoid's public split (the same for every seed).")
+        elif getattr(data, "split_masks", None) is not None:
             rec.note("Node split: the standard Geom-GCN split number (seed mod 10).")
         else:
             rec.note(

@@ -44,6 +44,7 @@ class FinetuneConfig:
     lr_encoder: float = 5e-5
     lr_head: float = 1e-3
     beam: int = 4  # parents the matcher keeps: their children are the hard negatives
+    head_warmup: int = 0  # epochs each level's head trains alone on frozen embeddings first
 
 
 @dataclass(frozen=True)
@@ -72,4 +73,5 @@ class GiantConfig:
             check(v >= 1, f"{name} must be >= 1, got {v}")
         f = self.finetune
         check(f.epochs >= 0, f"finetune.epochs must be >= 0, got {f.epochs}")
+        check(f.head_warmup >= 0, f"finetune.head_warmup must be >= 0, got {f.head_warmup}")
         check(f.lr_encoder > 0 and f.lr_head > 0, "finetune.lr_encoder and lr_head must be > 0")

@@ -122,6 +122,7 @@ class GiantXRT(BaseEstimator):
                 lr_encoder=f.lr_encoder,
                 lr_head=f.lr_head,
                 beam=f.beam,
+                head_warmup=f.head_warmup,
                 seed=cfg.seed,
                 device=self.device,
                 progress=self.progress,

@@ -164,6 +164,17 @@ def apply_overrides(cfg: C, overrides: Mapping[str, Any]) -> C:
     return config_from_dict(type(cfg), tree)
 
 
+def resolve_profile(
+    base: C, profiles: Mapping[str, Mapping[str, Any]], profile: str, overrides: Any = None
+) -> C:
+    """An experiment's config: ``base``, then the named profile, then the user's ``--set``
+    overrides, each validated."""
+    if profile not in profiles:
+        raise ValueError(f"profile must be one of {list(profiles)}, got {profile!r}")
+    cfg = apply_overrides(base, profiles[profile])
+    return apply_overrides(cfg, dict(overrides or {}))
+
+
 def parse_set(items: Iterable[str]) -> dict[str, str]:
     """Parse ``["a.b=1", "c=x"]`` (the CLI's ``--set``) into a dict."""
     out: dict[str, str] = {}

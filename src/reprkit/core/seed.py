@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -14,6 +14,16 @@ def check_seed(seed: object, name: str = "seed") -> int:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"{name} must be a non-negative integer, got {seed!r}")
     return int(seed)
+
+
+def check_seeds(seeds: object) -> list[int]:
+    """A non-empty list of distinct non-negative integer seeds, or a clear error."""
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence) or len(seeds) == 0:
+        raise ValueError(f"seeds must be a non-empty list of integers, got {seeds!r}")
+    out = [check_seed(s, "seeds") for s in seeds]
+    if len(set(out)) != len(out):
+        raise ValueError(f"seeds must not repeat, got {out}")
+    return out
 
 
 @contextlib.contextmanager

@@ -18,10 +18,10 @@ from typing import Any
 import torch
 from torch_geometric.data import Data
 
-from reprkit.core.config import apply_overrides, config_to_dict
+from reprkit.core.config import config_to_dict, resolve_profile
 from reprkit.core.device import resolve_device
 from reprkit.core.progress import progress_bar
-from reprkit.core.seed import check_seed
+from reprkit.core.seed import check_seeds
 from reprkit.datasets.graphs import PLANETOID, load_graph, random_node_split, row_normalize
 from reprkit.eval.metrics import feature_contribution_ratio
 from reprkit.eval.report import RunRecorder, default_out, log
@@ -60,21 +60,13 @@ def resolve_config(
     profile: str = "smoke", overrides: Mapping[str, Any] | None = None
 ) -> ColdBrewExperimentConfig:
     """Default config, then the profile, then the user's ``--set`` overrides (all validated)."""
-    if profile not in PROFILES:
-        raise ValueError(f"profile must be one of {list(PROFILES)}, got {profile!r}")
-    cfg = apply_overrides(ColdBrewExperimentConfig(), PROFILES[profile])
-    return apply_overrides(cfg, dict(overrides or {}))
+    return resolve_profile(ColdBrewExperimentConfig(), PROFILES, profile, overrides)
 
 
 def check_args(dataset: str, seeds: Sequence[int]) -> list[int]:
     if dataset not in DATASETS:
         raise ValueError(f"dataset must be one of {list(DATASETS)}, got {dataset!r}")
-    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence) or len(seeds) == 0:
-        raise ValueError(f"seeds must be a non-empty list of integers, got {seeds!r}")
-    seeds = [check_seed(s, "seeds") for s in seeds]
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must not repeat, got {seeds}")
-    return seeds
+    return check_seeds(seeds)
 
 
 def _node_split(data: Data, cfg: ColdBrewExperimentConfig, seed: int) -> tuple[torch.Tensor, ...]:

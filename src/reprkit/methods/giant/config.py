@@ -44,7 +44,9 @@ class FinetuneConfig:
     lr_encoder: float = 5e-5
     lr_head: float = 1e-3
     beam: int = 4  # parents the matcher keeps: their children are the hard negatives
-    head_warmup: int = 0  # epochs each level's head trains alone on frozen embeddings first
+    # epochs each level's head trains alone on frozen embeddings before the encoder moves; chosen
+    # on validation (cora_text, seeds 0-2, mlp@giant val_acc 85.37 with 10 vs 82.43 with 0)
+    head_warmup: int = 10
 
 
 @dataclass(frozen=True)

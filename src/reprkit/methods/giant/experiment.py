@@ -17,10 +17,10 @@ from typing import Any
 
 import torch
 
-from reprkit.core.config import apply_overrides, check, config_to_dict
+from reprkit.core.config import check, config_to_dict, resolve_profile
 from reprkit.core.device import resolve_device
 from reprkit.core.progress import progress_bar
-from reprkit.core.seed import check_seed, seeded
+from reprkit.core.seed import check_seeds, seeded
 from reprkit.datasets.graphs import random_node_split
 from reprkit.datasets.text_graphs import load_text_graph
 from reprkit.eval.report import RunRecorder, default_out, log
@@ -117,23 +117,14 @@ PROFILES: dict[str, dict[str, object]] = {
 def resolve_config(
     profile: str = "smoke", overrides: Mapping[str, Any] | None = None
 ) -> GiantExperimentConfig:
-    if profile not in PROFILES:
-        raise ValueError(f"profile must be one of {list(PROFILES)}, got {profile!r}")
-    cfg = apply_overrides(GiantExperimentConfig(), PROFILES[profile])
-    cfg = apply_overrides(cfg, dict(overrides or {}))
-    cfg.validate()
-    return cfg
+    """Default config, then the profile, then the user's ``--set`` overrides (all validated)."""
+    return resolve_profile(GiantExperimentConfig(), PROFILES, profile, overrides)
 
 
 def check_args(dataset: str, seeds: Sequence[int]) -> list[int]:
     if dataset not in DATASETS:
         raise ValueError(f"dataset must be one of {list(DATASETS)}, got {dataset!r}")
-    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence) or len(seeds) == 0:
-        raise ValueError(f"seeds must be a non-empty list of integers, got {seeds!r}")
-    seeds = [check_seed(s, "seeds") for s in seeds]
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must not repeat, got {seeds}")
-    return seeds
+    return check_seeds(seeds)
 
 
 def _standardize(x: torch.Tensor) -> torch.Tensor:

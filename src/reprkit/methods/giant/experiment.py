@@ -26,7 +26,7 @@ from reprkit.datasets.text_graphs import load_text_graph
 from reprkit.eval.report import RunRecorder, default_out, log
 from reprkit.methods.giant.config import EncoderConfig, FinetuneConfig, GiantConfig
 from reprkit.methods.giant.encoders import TransformerEncoder, default_model_path, encode_all
-from reprkit.methods.giant.method import GiantXRT
+from reprkit.methods.giant.method import GiantXRT, tfidf_vectorizer
 from reprkit.models.node import (
     MLP,
     SAGE,
@@ -137,8 +137,8 @@ def build_features(
 ) -> tuple[torch.Tensor, dict[str, Any]]:
     """One feature matrix (N, d) from the texts (and, for GIANT, the graph), plus facts."""
     if name == "tfidf":
-        giant = GiantXRT(cfg.giant)
-        x = giant._vectorizer(min_df=min(cfg.giant.tfidf.min_df, len(texts))).fit_transform(texts)
+        t = cfg.giant.tfidf
+        x = tfidf_vectorizer(t, min(t.min_df, len(texts))).fit_transform(texts)
         return torch.from_numpy(x.toarray()), {"dim": x.shape[1]}
     if name == "minilm":
         e = cfg.giant.encoder

@@ -11,7 +11,7 @@ from torch_geometric.data import Data
 
 from reprkit.core.base import BaseEstimator
 from reprkit.core.seed import seeded
-from reprkit.methods.giant.config import GiantConfig
+from reprkit.methods.giant.config import GiantConfig, TfidfConfig
 from reprkit.methods.giant.encoders import (
     LinearEncoder,
     TransformerEncoder,
@@ -47,6 +47,17 @@ def check_texts(texts: Any, n: int | None, name: str = "texts") -> list[str]:
     if n is not None and len(texts) != n:
         raise ValueError(f"{name} has {len(texts)} strings but the graph has {n} nodes")
     return texts
+
+
+def tfidf_vectorizer(t: TfidfConfig, min_df: int | None = None) -> TfidfVectorizer:
+    """The TF-IDF of node texts that GIANT's label features (and the tfidf baseline) use."""
+    return TfidfVectorizer(
+        ngram_range=(1, t.ngram_max),
+        min_df=t.min_df if min_df is None else min_df,
+        max_features=t.max_features,
+        sublinear_tf=True,
+        dtype=np.float32,
+    )
 
 
 def _edge_index(graph: Any) -> tuple[torch.Tensor, int | None]:
@@ -95,7 +106,7 @@ class GiantXRT(BaseEstimator):
         cfg = self.config
         if cfg.encoder.kind == "transformer":
             check_model_dir(cfg.encoder.model or default_model_path())
-        vec = self._vectorizer(min_df=min(cfg.tfidf.min_df, n))
+        vec = tfidf_vectorizer(cfg.tfidf, min(cfg.tfidf.min_df, n))
         x = vec.fit_transform(texts).tocsr()
         labels, rows = neighbour_labels(edge_index.cpu().numpy(), n, cfg.tree.max_degree)
         if len(rows) == 0:
@@ -132,16 +143,6 @@ class GiantXRT(BaseEstimator):
         self.fitted_ = True
         return self
 
-    def _vectorizer(self, min_df: int = 1) -> TfidfVectorizer:
-        t = self.config.tfidf
-        return TfidfVectorizer(
-            ngram_range=(1, t.ngram_max),
-            min_df=min_df,
-            max_features=t.max_features,
-            sublinear_tf=True,
-            dtype=np.float32,
-        )
-
     def _new_encoder(self, texts: list[str], x) -> torch.nn.Module:
         e = self.config.encoder
         if e.kind == "linear":
@@ -175,7 +176,7 @@ class GiantXRT(BaseEstimator):
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
-        vec = self._vectorizer()
+        vec = tfidf_vectorizer(self.config.tfidf, 1)
         vec.vocabulary_ = dict(state["vocabulary"])
         vec.idf_ = state["idf"].numpy().astype(np.float64)
         e = self.config.encoder

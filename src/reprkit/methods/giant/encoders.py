@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import scipy.sparse as sp
 import torch
 from torch import nn
@@ -86,9 +87,8 @@ class LinearEncoder(nn.Module):
 
     def on(self, rows: sp.csr_matrix) -> LinearEncoder:
         """The same encoder (shared weights) over other TF-IDF rows."""
-        view = LinearEncoder.__new__(LinearEncoder)
-        nn.Module.__init__(view)
-        view.proj, view.dim, view.rows = self.proj, self.dim, rows
+        view = LinearEncoder(self.proj.in_features, self.dim, rows)
+        view.proj = self.proj
         return view
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
@@ -99,12 +99,18 @@ class LinearEncoder(nn.Module):
 
 
 @torch.no_grad()
-def encode_all(encoder: nn.Module, n: int, batch_size: int = 128) -> torch.Tensor:
-    """Embeddings of all ``n`` nodes (N, d), in eval mode, on CPU."""
+def encode(
+    encoder: nn.Module, ids: np.ndarray | None = None, *, n: int = 0, batch_size: int = 128
+) -> torch.Tensor:
+    """Embeddings (len(ids), d) of the nodes ``ids`` (default: all ``n``), in eval mode, on CPU."""
+    ids = np.arange(n) if ids is None else ids
     was = encoder.training
     encoder.eval()
     out = torch.cat(
-        [encoder(torch.arange(i, min(i + batch_size, n))).cpu() for i in range(0, n, batch_size)]
+        [
+            encoder(torch.from_numpy(ids[i : i + batch_size])).cpu()
+            for i in range(0, len(ids), batch_size)
+        ]
     )
     encoder.train(was)
     return out

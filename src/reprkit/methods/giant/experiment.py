@@ -25,7 +25,7 @@ from reprkit.datasets.graphs import random_node_split
 from reprkit.datasets.text_graphs import load_text_graph
 from reprkit.eval.report import RunRecorder, default_out, log
 from reprkit.methods.giant.config import EncoderConfig, FinetuneConfig, GiantConfig
-from reprkit.methods.giant.encoders import TransformerEncoder, default_model_path, encode_all
+from reprkit.methods.giant.encoders import TransformerEncoder, default_model_path, encode
 from reprkit.methods.giant.method import GiantXRT, tfidf_vectorizer
 from reprkit.models.node import (
     MLP,
@@ -143,7 +143,7 @@ def build_features(
     if name == "minilm":
         e = cfg.giant.encoder
         enc = TransformerEncoder.from_path(e.model or default_model_path(), texts, e.max_length)
-        return _standardize(encode_all(enc.to(device), len(texts))), {"dim": enc.dim}
+        return _standardize(encode(enc.to(device), n=len(texts))), {"dim": enc.dim}
     gcfg = cfg.giant if name == "giant" else cfg.xrlinear
     model = GiantXRT(gcfg, device=device, progress=progress).fit(data, texts)
     feats = model.transform(texts)

@@ -17,7 +17,7 @@ from reprkit.methods.giant.encoders import (
     TransformerEncoder,
     check_model_dir,
     default_model_path,
-    encode_all,
+    encode,
 )
 from reprkit.methods.giant.tree import build_tree, neighbour_labels, pifa
 from reprkit.methods.giant.xr import XRStats, fit_xr
@@ -162,7 +162,7 @@ class GiantXRT(BaseEstimator):
             path = self.config.encoder.model or default_model_path()
             tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
             view = enc.on(TransformerEncoder.tokenize(tok, texts, self.config.encoder.max_length))
-        return encode_all(view, len(texts))
+        return encode(view, n=len(texts))
 
     def _get_state(self) -> dict[str, Any]:
         vec = self.vectorizer_

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from reprkit.core.progress import progress_bar
+from reprkit.methods.giant.encoders import encode
 from reprkit.methods.giant.tree import LabelTree
 
 
@@ -166,7 +167,7 @@ def fit_xr(
         head_group = {"params": [level.head], "lr": lr_head, "weight_decay": 0.0}
         if head_warmup > 0:  # the head alone, on the frozen encoder's embeddings
             frozen = torch.zeros(labels.shape[0], encoder.dim, device=device)
-            frozen[torch.from_numpy(rows)] = encode_rows(encoder, rows).to(device)
+            frozen[torch.from_numpy(rows)] = encode(encoder, rows).to(device)
             _, n = _run_epochs(
                 level,
                 lambda ids, f=frozen: f[torch.from_numpy(ids)],
@@ -196,18 +197,3 @@ def fit_xr(
         last_loss.append(loss)
     encoder.eval()
     return heads, XRStats(last_loss, steps)
-
-
-@torch.no_grad()
-def encode_rows(encoder: nn.Module, rows: np.ndarray, batch_size: int = 128) -> torch.Tensor:
-    """Embeddings (len(rows), d) of the given nodes, in eval mode."""
-    was = encoder.training
-    encoder.eval()
-    out = torch.cat(
-        [
-            encoder(torch.from_numpy(rows[i : i + batch_size]))
-            for i in range(0, len(rows), batch_size)
-        ]
-    )
-    encoder.train(was)
-    return out

@@ -98,7 +98,7 @@ def test_giant_smoke_run_with_a_tiny_local_encoder(tmp_path, tiny_bert):
     assert (out / "accuracy_by_features.png").is_file()
     m = json.loads((out / "metrics.json").read_text())
     rows = {(row["model"], row["metric"]): row for row in m["results"]}
-    for feats in ("tfidf", "minilm", "giant", "xrlinear"):
+    for feats in ("tfidf", "minilm", "giant", "xrlinear", "tfidf_nbr"):
         for model in ("mlp", "sage", "gcn"):
             assert len(rows[(f"{model}@{feats}", "acc")]["per_seed"]) == 2
     # topic words make the synthetic communities easy: TF-IDF features must classify well

@@ -38,3 +38,11 @@ register_dataset(
         "communities with their own topic words, 300 nodes (seconds to run)",
     )
 )
+register_dataset(
+    DatasetSpec(
+        "ogbn_arxiv",
+        "text graphs",
+        "ogbn-arxiv with titles and abstracts (169,343 nodes, 40 classes, OGB time split); "
+        "downloaded from OGB, not staged offline",
+    )
+)

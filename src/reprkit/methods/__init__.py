@@ -26,7 +26,7 @@ register_method(
         status="in progress",
         estimator="reprkit.methods.giant.method:GiantXRT",
         experiment="reprkit.methods.giant.experiment",
-        datasets=("cora_text", "synthetic_text"),
+        datasets=("cora_text", "synthetic_text", "ogbn_arxiv"),
         description="node features from raw text by fine-tuning a text encoder to predict neighbours",
     )
 )

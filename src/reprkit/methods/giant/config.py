@@ -24,6 +24,7 @@ class TreeConfig:
     branching: int = 8  # clusters per split (a power of 2)
     max_leaf_size: int = 50  # split until clusters hold at most this many labels
     max_degree: int = 100  # nodes with more neighbours are not training rows (still labels)
+    backend: Literal["numpy", "pecos"] = "numpy"  # pecos: libpecos's PIFA and k-means (optional)
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,10 @@ class GiantConfig:
 
     def validate(self) -> None:
         check(self.seed >= 0, f"seed must be >= 0, got {self.seed}")
+        check(
+            self.tree.backend in ("numpy", "pecos"),
+            f"tree.backend must be 'numpy' or 'pecos', got {self.tree.backend!r}",
+        )
         b = self.tree.branching
         check(b >= 2 and b & (b - 1) == 0, f"tree.branching must be a power of 2 >= 2, got {b}")
         for name, v in (

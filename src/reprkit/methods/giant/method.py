@@ -11,6 +11,7 @@ from torch_geometric.data import Data
 
 from reprkit.core.base import BaseEstimator
 from reprkit.core.seed import seeded
+from reprkit.methods.giant import pecos_backend
 from reprkit.methods.giant.config import GiantConfig, TfidfConfig
 from reprkit.methods.giant.encoders import (
     LinearEncoder,
@@ -106,6 +107,8 @@ class GiantXRT(BaseEstimator):
         cfg = self.config
         if cfg.encoder.kind == "transformer":
             check_model_dir(cfg.encoder.model or default_model_path())
+        if cfg.tree.backend == "pecos":
+            pecos_backend.check_available()
         vec = tfidf_vectorizer(cfg.tfidf, min(cfg.tfidf.min_df, n))
         x = vec.fit_transform(texts).tocsr()
         labels, rows = neighbour_labels(edge_index.cpu().numpy(), n, cfg.tree.max_degree)
@@ -113,12 +116,17 @@ class GiantXRT(BaseEstimator):
             raise ValueError(
                 f"no node has between 1 and tree.max_degree={cfg.tree.max_degree} neighbours"
             )
-        tree = build_tree(
-            pifa(labels, x, rows),
-            branching=cfg.tree.branching,
-            max_leaf_size=cfg.tree.max_leaf_size,
-            seed=cfg.seed,
-        )
+        t = cfg.tree
+        if t.backend == "pecos":
+            z = pecos_backend.pecos_pifa(labels, x, rows)
+            tree = pecos_backend.pecos_tree(
+                z, branching=t.branching, max_leaf_size=t.max_leaf_size, seed=cfg.seed
+            )
+        else:
+            z = pifa(labels, x, rows)
+            tree = build_tree(
+                z, branching=t.branching, max_leaf_size=t.max_leaf_size, seed=cfg.seed
+            )
         with seeded(cfg.seed):
             encoder = self._new_encoder(texts, x)
             encoder.to(self.device)

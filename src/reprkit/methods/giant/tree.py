@@ -1,6 +1,7 @@
 """GIANT's label side: neighbourhood labels, PIFA label features and the hierarchical label tree.
 
-numpy / scipy only (the default backend); ``reprkit[xr]`` can build the same objects with PECOS.
+numpy / scipy only (the default backend); ``reprkit[pecos]`` builds the same objects with PECOS
+(:mod:`reprkit.methods.giant.pecos_backend`, ``tree.backend="pecos"``).
 """
 
 from __future__ import annotations
@@ -93,30 +94,35 @@ def build_tree(
 ) -> LabelTree:
     """Balanced spherical k-means tree of the label features ``z`` (L, V), as PECOS builds it.
 
-    Every level splits each cluster into ``branching`` (a power of 2) balanced parts by
-    recursive 2-means, until clusters hold at most ``max_leaf_size`` labels; the labels
-    themselves form the last level.
+    Recursive balanced 2-means to binary depth ``d = ceil(log2(L / max_leaf_size))`` (finest
+    clusters hold at most ~``max_leaf_size`` labels); every ``log2(branching)`` binary splits
+    make a level (the coarsest level takes the remainder); the labels themselves form the last
+    level.
     """
     if branching < 2 or branching & (branching - 1):
         raise ValueError(f"branching must be a power of 2 and >= 2, got {branching}")
     n = z.shape[0]
     rng = np.random.default_rng(seed)
-    depth_per_level = int(np.log2(branching))
+    if n <= max_leaf_size:
+        return LabelTree([np.zeros(n, dtype=np.int64), np.arange(n)])
+    depth = max(1, int(np.ceil(np.log2(n / max_leaf_size))))
+    step = int(np.log2(branching))
+    cuts = set(range(depth, 0, -step))  # binary depths at which a level is recorded
     clusters = [np.arange(n)]
     levels: list[np.ndarray] = []
-    while max(len(c) for c in clusters) > max_leaf_size:
-        for _ in range(depth_per_level):
-            nxt = []
-            for c in clusters:
-                if len(c) < 2:
-                    nxt.append(c)
-                    continue
-                first = _bisect(z, c, rng, iters)
-                nxt += [c[first], c[~first]]
-            clusters = nxt
-        a = np.empty(n, dtype=np.int64)
-        for k, c in enumerate(clusters):
-            a[c] = k
-        levels.append(a)
+    for d in range(1, depth + 1):
+        nxt = []
+        for c in clusters:
+            if len(c) < 2:
+                nxt.append(c)
+                continue
+            first = _bisect(z, c, rng, iters)
+            nxt += [c[first], c[~first]]
+        clusters = nxt
+        if d in cuts:
+            a = np.empty(n, dtype=np.int64)
+            for k, c in enumerate(clusters):
+                a[c] = k
+            levels.append(a)
     levels.append(np.arange(n))
     return LabelTree(levels)

@@ -28,7 +28,9 @@ def _archive(tmp_path, papers=(11, 22, 33, 44)):
         for name, idx in (("train", "0\n1\n"), ("valid", "2\n"), ("test", "3\n")):
             z.writestr(f"arxiv/split/time/{name}.csv.gz", _gz(idx))
     text = tmp_path / "titleabs.tsv.gz"
-    lines = "titleabs.tsv\n" + "".join(f"{p}\tTitle {p}\tAbstract of {p}.\n" for p in (11, 22, 33, 44))
+    lines = "titleabs.tsv\n" + "".join(
+        f"{p}\tTitle {p}\tAbstract of {p}.\n" for p in (11, 22, 33, 44)
+    )
     text.write_bytes(_gz(lines))
     return path, text
 
@@ -40,7 +42,9 @@ def test_read_ogbn_arxiv_aligns_texts_labels_and_split(tmp_path):
     assert data.train_mask.tolist() == [True, True, False, False]
     assert data.val_mask.tolist() == [False, False, True, False] and bool(data.test_mask[3])
     # undirected, self loop 2-2 removed: 3 pairs, both directions
-    assert data.edge_index.shape[1] == 6 and not bool((data.edge_index[0] == data.edge_index[1]).any())
+    assert data.edge_index.shape[1] == 6 and not bool(
+        (data.edge_index[0] == data.edge_index[1]).any()
+    )
     assert torch.equal(data.edge_index.flip(0).sort(1).values, data.edge_index.sort(1).values)
 
 

@@ -43,8 +43,17 @@ def _giant_case():
     return small, (data, texts), {}, lambda m: m.transform(texts[:20])
 
 
+def _grda_case():
+    from reprkit.datasets.domains import spiral_domains
+
+    d = spiral_domains(n_domains=5, per_domain=20, seed=1)
+    small = {"epochs": 3, "hidden": 8, "disc_hidden": 8, "per_domain": 5}
+    args = (d.x, d.y, d.domain, d.A, d.sources)
+    return small, args, {}, lambda m: m.encode(d.x, d.domain)
+
+
 # method name -> (small config overrides, fit args, fit kwargs, a prediction function)
-CASES = {"coldbrew": _coldbrew_case, "giant": _giant_case}
+CASES = {"coldbrew": _coldbrew_case, "giant": _giant_case, "grda": _grda_case}
 IMPLEMENTED = [m for m, s in registry.methods().items() if s.estimator is not None]
 
 

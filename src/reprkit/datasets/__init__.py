@@ -46,3 +46,10 @@ register_dataset(
         "downloaded from OGB, not staged offline",
     )
 )
+for _name, _desc in [
+    ("dg15", "GRDA DG-15: 15 rotated 2-D two-class domains on a graph (official pickle)"),
+    ("dg60", "GRDA DG-60: 60 rotated 2-D two-class domains on a graph (official pickle)"),
+    ("tpt48", "TPT-48: 48 US states' monthly temperatures, 6 -> next 6 months, E2W and N2S"),
+    ("spiral15", "seeded DG-style generator: 15 spiral domains (seconds to run)"),
+]:
+    register_dataset(DatasetSpec(_name, "domains", _desc))

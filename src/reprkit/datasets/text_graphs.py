@@ -88,7 +88,9 @@ def read_ogbn_arxiv(archive: str | Path, titleabs: str | Path) -> tuple[Data, li
         edges = torch.from_numpy(_zip_csv(z, "arxiv/raw/edge.csv.gz").T.copy())
         y = torch.from_numpy(_zip_csv(z, "arxiv/raw/node-label.csv.gz")[:, 0].copy())
         with z.open("arxiv/mapping/nodeidx2paperid.csv.gz") as f:
-            rows = gzip.decompress(f.read()).decode("utf-8").splitlines()[1:]  # header: node idx, paper id
+            rows = (
+                gzip.decompress(f.read()).decode("utf-8").splitlines()[1:]
+            )  # header: node idx, paper id
         paper = [int(r.split(",")[1]) for r in rows]
         masks = {}
         for name, key in (("train", "train"), ("valid", "val"), ("test", "test")):

@@ -31,8 +31,20 @@ register_method(
     )
 )
 
+register_method(
+    MethodSpec(
+        name="grda",
+        paper="Graph-Relational Domain Adaptation (GRDA, Xu et al., ICLR 2022)",
+        status="in progress",
+        estimator="reprkit.methods.grda.method:GRDA",
+        experiment="reprkit.methods.grda.experiment",
+        datasets=("dg15", "dg60", "tpt48", "spiral15"),
+        description="adapt to unlabelled domains that are nodes of a graph (with DANN, ADDA, "
+        "CDANN, MDD, Source-Only through the same code)",
+    )
+)
+
 _PLANNED = [
-    ("grda", "Graph-relational domain adaptation (Xu et al., ICLR 2022)"),
     ("psagan", "PSA-GAN: progressive self-attention GAN for time series (Jeha et al., ICLR 2022)"),
     ("rim", "Recurrent intensity modeling for recommendation (Ma et al., ICLR 2022)"),
     ("transencoder", "Trans-Encoder: unsupervised sentence-pair modelling (Liu et al., ICLR 2022)"),

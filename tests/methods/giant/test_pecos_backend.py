@@ -37,7 +37,9 @@ def test_pecos_and_numpy_trees_have_same_shape_and_comparable_quality(label_side
     z = pecos_backend.pecos_pifa(y, x, rows)
     theirs = pecos_backend.pecos_tree(z, branching=4, max_leaf_size=20, seed=0)
     assert ours.sizes == theirs.sizes
-    for a, b in zip(ours.assign, theirs.assign):  # balanced alike: same largest cluster
+    for a, b in zip(
+        ours.assign, theirs.assign, strict=False
+    ):  # balanced alike: same largest cluster
         assert np.bincount(a).max() == np.bincount(b).max()
     q_ours, q_theirs = _cohesion(z, ours), _cohesion(z, theirs)
     assert q_ours > 0.9 * q_theirs, (q_ours, q_theirs)

@@ -36,9 +36,7 @@ def pecos_pifa(y: sp.csr_matrix, x: sp.csr_matrix, rows: np.ndarray) -> sp.csr_m
     return sp.csr_matrix(z, dtype=np.float32)
 
 
-def pecos_tree(
-    z: sp.csr_matrix, *, branching: int, max_leaf_size: int, seed: int = 0
-) -> LabelTree:
+def pecos_tree(z: sp.csr_matrix, *, branching: int, max_leaf_size: int, seed: int = 0) -> LabelTree:
     """PECOS's hierarchical k-means cluster chain as a :class:`LabelTree` (same levels)."""
     indexer, _ = _pecos()
     chain = indexer.gen(

@@ -1,0 +1,395 @@
+"""GRDA (Xu et al., ICLR 2022) and the baselines it is compared with, on one code path.
+
+An encoder ``E(x, z_u)`` sees each sample next to its domain's graph embedding ``z_u``; a
+predictor ``F`` is trained on the source domains only; a discriminator plays against ``E``:
+
+* ``grda``: ``D`` maps an encoding to a node embedding and is trained to reconstruct the domain
+  graph from pairs of samples (BCE of ``σ(d_i·d_j)`` against ``A[u_i, u_j]``, connected and
+  disconnected pairs weighted equally). A clique graph reduces it to uniform alignment: ``D`` can
+  then only tell whether two samples come from the same domain.
+* ``dann`` / ``adda``: ``D`` tells source from target (ADDA: the encoder is trained with
+  inverted labels, GAN-style, instead of the negated loss); ``cdann``: ``D`` also sees the
+  predicted class probabilities; ``mdd``: an auxiliary predictor ``F'`` maximises its
+  disagreement with ``F`` on targets while agreeing on sources (margin ``γ``).
+* ``source_only``: no discriminator.
+
+Training alternates: ``D`` on detached encodings, then ``E`` and ``F`` on
+``L_pred - λ L_D`` (min over E, F; max over D). Every batch holds ``per_domain`` samples of
+every domain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as nnf
+from torch import nn
+
+from reprkit.core.base import BaseEstimator
+from reprkit.core.progress import progress_bar
+from reprkit.core.seed import seeded
+from reprkit.methods.grda.config import GRDAConfig
+
+CITATION = """@inproceedings{xu2022graph,
+  title={Graph-Relational Domain Adaptation},
+  author={Xu, Zihao and He, Hao and Lee, Guang-He and Wang, Yuyang and Wang, Hao},
+  booktitle={International Conference on Learning Representations},
+  year={2022}
+}"""
+
+
+def _mlp(sizes: list[int]) -> nn.Sequential:
+    mods: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=False)):
+        mods.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            mods.append(nn.ReLU())
+    return nn.Sequential(*mods)
+
+
+def adjacency(domain_graph: Any, num_domains: int) -> np.ndarray:
+    """A (D, D) symmetric 0/1 adjacency from an adjacency matrix or an edge list ((E, 2) or
+    (2, E) pairs of domain ids); errors name what is wrong."""
+    g = np.asarray(domain_graph.cpu() if torch.is_tensor(domain_graph) else domain_graph)
+    if g.ndim != 2:
+        raise ValueError(f"domain_graph must be a (D, D) adjacency or an edge list, got {g.shape}")
+    if g.shape[0] == g.shape[1] and (g.shape[0] > 2 or not np.issubdtype(g.dtype, np.integer)):
+        a = (g != 0).astype(np.float32)
+        if not np.array_equal(a, a.T):
+            raise ValueError("domain_graph adjacency must be symmetric (an undirected graph)")
+        if np.any(np.diag(a)):
+            raise ValueError("domain_graph adjacency must have a zero diagonal (no self loops)")
+        return a
+    pairs = g.T if g.shape[0] == 2 and g.shape[1] != 2 else g
+    if pairs.shape[1] != 2 or not np.issubdtype(pairs.dtype, np.integer):
+        raise ValueError(f"domain_graph edge list must hold integer pairs, got shape {g.shape}")
+    if pairs.min() < 0 or pairs.max() >= num_domains:
+        raise ValueError(f"domain_graph has domain ids outside [0, {num_domains})")
+    a = np.zeros((num_domains, num_domains), dtype=np.float32)
+    a[pairs[:, 0], pairs[:, 1]] = a[pairs[:, 1], pairs[:, 0]] = 1.0
+    np.fill_diagonal(a, 0.0)
+    return a
+
+
+def spectral_embedding(a: np.ndarray, dim: int) -> np.ndarray:
+    """Laplacian eigenmaps: the ``dim`` generalised eigenvectors ``L v = λ D v`` after the
+    trivial one (``D^{-1/2}`` times the normalised Laplacian's), standardised."""
+    deg = a.sum(1)
+    inv = np.where(deg > 0, 1 / np.sqrt(np.maximum(deg, 1e-12)), 0.0)
+    lap = np.eye(len(a)) - inv[:, None] * a * inv[None, :]
+    _, vecs = np.linalg.eigh(lap)
+    z = inv[:, None] * vecs[:, 1 : dim + 1]
+    if z.shape[1] < dim:  # fewer domains than dim + 1: pad with zeros
+        z = np.hstack([z, np.zeros((len(a), dim - z.shape[1]))])
+    return _standardise(z)
+
+
+def _standardise(z: np.ndarray) -> np.ndarray:
+    return ((z - z.mean(0)) / np.maximum(z.std(0), 1e-6)).astype(np.float32)
+
+
+def pair_loss(
+    d: torch.Tensor, a: torch.Tensor, mask: torch.Tensor, metric: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Balanced BCE of the pair logits ``d M dᵀ`` (``M`` symmetric, identity by default)
+    against the adjacency block ``a`` (B, B) on the pairs in ``mask``: connected and
+    disconnected pairs weigh half each."""
+    left = d if metric is None else d @ (metric + metric.T) / 2
+    bce = nnf.binary_cross_entropy_with_logits(left @ d.T, a, reduction="none")
+    pos, neg = mask & (a > 0), mask & (a == 0)
+    terms = [bce[m].mean() for m in (pos, neg) if bool(m.any())]
+    return sum(terms) / max(len(terms), 1)
+
+
+def learned_embedding(a: np.ndarray, dim: int, seed: int, steps: int = 1000) -> np.ndarray:
+    """Domain embeddings trained to reconstruct the graph (the pair loss on the domains)."""
+    n = len(a)
+    with seeded(seed):
+        z = nn.Parameter(torch.randn(n, dim) * 0.1)
+        opt = torch.optim.Adam([z], lr=0.05)
+        at = torch.from_numpy(a)
+        mask = ~torch.eye(n, dtype=torch.bool)
+        for _ in range(steps):
+            opt.zero_grad()
+            pair_loss(z, at, mask).backward()
+            opt.step()
+    return _standardise(z.detach().numpy())
+
+
+class _Nets(nn.Module):
+    def __init__(self, cfg: GRDAConfig, n_in: int, n_out: int, z: np.ndarray) -> None:
+        super().__init__()
+        h = cfg.hidden
+        self.register_buffer("z", torch.from_numpy(z))
+        self.encoder = _mlp([n_in + z.shape[1]] + [h] * cfg.layers)
+        self.predictor = _mlp([h, h, n_out])
+        d_in = h + n_out if cfg.adapt == "cdann" else h
+        d_out = {"grda": cfg.disc_dim, "mdd": n_out}.get(cfg.adapt, 1)
+        self.disc = _mlp([d_in, cfg.disc_hidden, cfg.disc_hidden, d_out])
+        # paper: GRDA scores a pair by the dot product of the two node embeddings. A dot product
+        # rates a sample's own domain as its most similar, so it cannot say "same domain =
+        # disconnected" (A has no self loops) and a clique graph would leave D blind; a learned
+        # symmetric metric (identity at start) can, which makes the clique case uniform
+        # alignment, as the paper's analysis says it should be.
+        self.metric = nn.Parameter(torch.eye(d_out)) if cfg.adapt == "grda" else None
+
+    def encode(self, x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.encoder(torch.cat([x, self.z[u]], 1)))
+
+
+class GRDA(BaseEstimator):
+    """Graph-relational domain adaptation (https://arxiv.org/abs/2202.03628), or one of its
+    baselines (``adapt=`` source_only, dann, adda, cdann, mdd).
+
+    Example:
+        >>> model = GRDA().fit(x, y, domain, A, source_domains=[0, 3, 4])   # doctest: +SKIP
+        >>> y_hat = model.predict(x, domain)                                  # doctest: +SKIP
+    """
+
+    name = "grda"
+    config_cls = GRDAConfig
+
+    def fit(
+        self,
+        x: Any,
+        y: Any,
+        domain: Any,
+        domain_graph: Any,
+        source_domains: Any,
+        *,
+        on_epoch: Callable[[int, GRDA], None] | None = None,
+    ) -> GRDA:
+        """Train on labelled source domains and unlabelled target domains.
+
+        Args:
+            x: (N, F) inputs of all domains.
+            y: (N,) class ids or (N,) / (N, T) real targets; only source samples are read
+                (targets may hold -1 or NaN).
+            domain: (N,) domain id of each sample, in [0, D).
+            domain_graph: (D, D) symmetric 0/1 adjacency, or an edge list of domain pairs.
+            source_domains: the labelled domains (not empty, not all).
+            on_epoch: called as ``on_epoch(epoch, self)`` after every epoch (evaluation).
+        """
+        cfg = self.config
+        x_t, y_t, u_t, a, src = self._check_inputs(x, y, domain, domain_graph, source_domains)
+        if self.task_ == "regression" and cfg.adapt in ("cdann", "mdd"):
+            raise ValueError(f"adapt={cfg.adapt!r} needs class labels (y of integer ids)")
+        n_dom = len(a)
+        if cfg.domain_embedding == "spectral":
+            z = spectral_embedding(a, cfg.embed_dim)
+        else:
+            z = learned_embedding(a, cfg.embed_dim, cfg.seed)
+        n_out = self.n_classes_ if self.task_ == "classification" else y_t.shape[1]
+        dev = self.device
+        with seeded(cfg.seed):
+            nets = _Nets(cfg, x_t.shape[1], n_out, z).to(dev)
+            self.nets_, self.adjacency_ = nets, a
+            self.fitted_ = True
+            gen = np.random.default_rng(cfg.seed)
+            by_domain = [np.flatnonzero(u_t.numpy() == d) for d in range(n_dom)]
+            is_src = torch.zeros(n_dom, dtype=torch.bool)
+            is_src[list(src)] = True
+            at, is_src = torch.from_numpy(a).to(dev), is_src.to(dev)
+            x_t, y_t, u_t = x_t.to(dev), y_t.to(dev), u_t.to(dev)
+            ef = list(nets.encoder.parameters()) + list(nets.predictor.parameters())
+            opt_ef = torch.optim.Adam(ef, lr=cfg.lr, betas=(0.5, 0.999))
+            d_params = list(nets.disc.parameters()) + (
+                [nets.metric] if nets.metric is not None else []
+            )
+            opt_d = torch.optim.Adam(d_params, lr=cfg.lr, betas=(0.5, 0.999))
+            adversarial = cfg.adapt != "source_only" and cfg.lam > 0
+            decay = 0.5 ** (1 / cfg.lr_half_life) if cfg.lr_half_life > 0 else 1.0
+            scheds = [torch.optim.lr_scheduler.ExponentialLR(o, decay) for o in (opt_ef, opt_d)]
+            for epoch in progress_bar(range(cfg.epochs), desc=cfg.adapt, progress=self.progress):
+                nets.train()
+                for idx in _batches(by_domain, cfg.per_domain, gen):
+                    idx_t = torch.from_numpy(idx).to(dev)
+                    xb, yb, ub = x_t[idx_t], y_t[idx_t], u_t[idx_t]
+                    s = is_src[ub]
+                    h = nets.encode(xb, ub)
+                    out = nets.predictor(h)
+                    if adversarial:
+                        pairs = self._pairs(ub, at, gen) if cfg.adapt == "grda" else None
+                        ld = self._disc_loss(h.detach(), out.detach(), s, pairs)
+                        opt_d.zero_grad(set_to_none=True)
+                        ld.backward()
+                        opt_d.step()
+                    loss = self._pred_loss(out[s], yb[s])
+                    if adversarial:
+                        loss = loss + cfg.lam * self._encoder_adv(h, out, s, pairs)
+                    opt_ef.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt_ef.step()
+                if adversarial or cfg.lr_half_life > 0:
+                    for sch in scheds:
+                        sch.step()
+                nets.eval()
+                if on_epoch is not None:
+                    on_epoch(epoch, self)
+        return self
+
+    # -- losses -------------------------------------------------------------------------------
+
+    def _pred_loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if self.task_ == "classification":
+            return nnf.cross_entropy(out, y)
+        return nnf.mse_loss(out, y)
+
+    def _pairs(self, ub: torch.Tensor, at: torch.Tensor, gen):
+        """This step's pair problem: the batch rows whose domains are in the sampled sub-graph,
+        their adjacency block, and the pairs that count (distinct samples; distinct domains
+        unless ``self_pairs``)."""
+        cfg = self.config
+        n_dom = len(at)
+        if cfg.subgraph != "all" and cfg.subgraph_size < n_dom:
+            keep = torch.zeros(n_dom, dtype=torch.bool, device=ub.device)
+            keep[torch.from_numpy(_subgraph(self.adjacency_, cfg, gen)).to(ub.device)] = True
+            rows = torch.nonzero(keep[ub]).squeeze(1)
+        else:
+            rows = torch.arange(len(ub), device=ub.device)
+        u = ub[rows]
+        mask = ~torch.eye(len(u), dtype=torch.bool, device=ub.device)
+        if not cfg.self_pairs:
+            mask &= u[:, None] != u[None, :]
+        return rows, at[u][:, u], mask
+
+    def _disc_loss(self, h, out, s, pairs) -> torch.Tensor:
+        """The discriminator's loss (it minimises it); ``h`` and ``out`` as the encoder gave."""
+        adapt, disc = self.config.adapt, self.nets_.disc
+        if adapt == "grda":
+            rows, target, mask = pairs
+            # unit-length node embeddings: raw ones start near 0, where the quadratic pair
+            # logits have no gradient and D never leaves the saddle (loss stays at log 2)
+            return pair_loss(nnf.normalize(disc(h[rows]), dim=1), target, mask, self.nets_.metric)
+        if adapt == "mdd":
+            y_hat = out.argmax(1).detach()
+            g = self.config.mdd_margin
+            logits = disc(h)
+            agree = nnf.cross_entropy(logits[s], y_hat[s])
+            p_t = torch.softmax(logits[~s], 1)
+            disagree = nnf.nll_loss(torch.log((1 - p_t).clamp_min(1e-6)), y_hat[~s])
+            return g * agree + disagree
+        inp = torch.cat([h, torch.softmax(out, 1).detach()], 1) if adapt == "cdann" else h
+        return nnf.binary_cross_entropy_with_logits(disc(inp).squeeze(1), s.float())
+
+    def _encoder_adv(self, h, out, s, pairs) -> torch.Tensor:
+        """The encoder's adversarial term: ADDA inverts the target labels; others negate D's loss."""
+        if self.config.adapt == "adda":
+            logit = self.nets_.disc(h[~s]).squeeze(1)
+            return nnf.binary_cross_entropy_with_logits(logit, torch.ones_like(logit))
+        return -self._disc_loss(h, out, s, pairs)
+
+    # -- checks and inference -----------------------------------------------------------------
+
+    def _check_inputs(self, x, y, domain, domain_graph, source_domains):
+        x_t = torch.as_tensor(np.asarray(x), dtype=torch.float32)
+        if x_t.dim() != 2:
+            raise ValueError(f"x must be (N, F), got shape {tuple(x_t.shape)}")
+        u = np.asarray(domain)
+        if u.shape != (len(x_t),) or not np.issubdtype(u.dtype, np.integer):
+            raise ValueError(f"domain must hold {len(x_t)} integer domain ids, got {u.shape}")
+        if u.min() < 0:
+            raise ValueError("domain ids must be >= 0")
+        a = adjacency(domain_graph, int(u.max()) + 1)
+        if u.max() >= len(a):  # an adjacency matrix smaller than the domain ids
+            raise ValueError(f"domain ids go up to {u.max()} but domain_graph has {len(a)} domains")
+        src = sorted({int(d) for d in np.atleast_1d(np.asarray(source_domains))})
+        if not src or len(src) >= len(a):
+            raise ValueError(
+                f"source_domains must be a non-empty proper subset of the {len(a)} domains, "
+                f"got {src}"
+            )
+        if src[0] < 0 or src[-1] >= len(a):
+            raise ValueError(f"source_domains must be domain ids in [0, {len(a)}), got {src}")
+        yy = np.asarray(y)
+        if len(yy) != len(x_t):
+            raise ValueError(f"y has {len(yy)} rows but x has {len(x_t)}")
+        in_src = np.isin(u, src)
+        for d in src:
+            m = u == d
+            if not m.any():
+                raise ValueError(f"source domain {d} has no samples")
+        if np.issubdtype(yy.dtype, np.integer):
+            self.task_ = "classification"
+            if (yy[in_src] < 0).any():
+                raise ValueError("y is missing (negative) for samples of a source domain")
+            self.n_classes_ = int(yy[in_src].max()) + 1
+            y_t = torch.from_numpy(np.where(in_src, yy, 0).astype(np.int64))
+        else:
+            self.task_ = "regression"
+            yy = yy.reshape(len(yy), -1).astype(np.float32)
+            if np.isnan(yy[in_src]).any():
+                raise ValueError("y is missing (NaN) for samples of a source domain")
+            y_t = torch.from_numpy(np.nan_to_num(yy))
+        self.sources_ = tuple(src)
+        return x_t, y_t, torch.from_numpy(u.astype(np.int64)), a, src
+
+    @torch.no_grad()
+    def encode(self, x: Any, domain: Any) -> torch.Tensor:
+        """Encodings (N, hidden) of the samples in their domains."""
+        self._check_fitted()
+        x_t = torch.as_tensor(np.asarray(x), dtype=torch.float32, device=self.device)
+        u = torch.as_tensor(np.asarray(domain), dtype=torch.long, device=self.device)
+        if u.numel() and (int(u.min()) < 0 or int(u.max()) >= len(self.adjacency_)):
+            raise ValueError(f"domain ids must be in [0, {len(self.adjacency_)})")
+        self.nets_.eval()
+        return self.nets_.encode(x_t, u).cpu()
+
+    @torch.no_grad()
+    def predict(self, x: Any, domain: Any) -> torch.Tensor:
+        """Class ids (N,) or regression outputs (N, T)."""
+        h = self.encode(x, domain).to(self.device)
+        out = self.nets_.predictor(h).cpu()
+        return out.argmax(1) if self.task_ == "classification" else out
+
+    def _get_state(self) -> dict[str, Any]:
+        return {
+            "nets": self.nets_.state_dict(),
+            "adjacency": torch.from_numpy(self.adjacency_),
+            "task": self.task_,
+            "n_in": self.nets_.encoder[0].in_features - self.nets_.z.shape[1],
+            "n_out": self.nets_.predictor[-1].out_features,
+            "sources": list(self.sources_),
+        }
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        a = state["adjacency"].numpy()
+        z = np.zeros((len(a), self.config.embed_dim), dtype=np.float32)
+        nets = _Nets(self.config, int(state["n_in"]), int(state["n_out"]), z)
+        nets.load_state_dict(state["nets"])
+        self.nets_, self.adjacency_ = nets.to(self.device).eval(), a
+        self.task_, self.sources_ = state["task"], tuple(state["sources"])
+        if self.task_ == "classification":
+            self.n_classes_ = int(state["n_out"])
+
+
+def _batches(by_domain: list[np.ndarray], per_domain: int, gen) -> list[np.ndarray]:
+    """One epoch of batches; each holds ``per_domain`` samples of every domain (domains with
+    fewer samples cycle through theirs)."""
+    steps = max(1, int(np.ceil(max(len(i) for i in by_domain) / per_domain)))
+    cols = np.arange(steps * per_domain)
+    grid = np.stack([p[gen.permutation(len(p))][cols % len(p)] for p in by_domain])
+    return [grid[:, s * per_domain : (s + 1) * per_domain].ravel() for s in range(steps)]
+
+
+def _subgraph(a: np.ndarray, cfg: GRDAConfig, gen) -> np.ndarray:
+    """Domains of one step's sub-graph: uniform, or a random-walk chain on the graph."""
+    n = len(a)
+    if cfg.subgraph == "uniform":
+        return gen.choice(n, cfg.subgraph_size, replace=False)
+    seen = [int(gen.integers(n))]
+    while len(seen) < cfg.subgraph_size:
+        nbrs = np.flatnonzero(a[seen[-1]])
+        nxt = int(gen.choice(nbrs)) if len(nbrs) else int(gen.integers(n))
+        if nxt in seen:  # walk on; jump when stuck among visited domains
+            fresh = [v for v in nbrs if v not in seen]
+            nxt = (
+                int(gen.choice(fresh))
+                if fresh
+                else int(gen.choice(np.setdiff1d(np.arange(n), seen)))
+            )
+        seen.append(nxt)
+    return np.array(seen)

@@ -23,7 +23,7 @@ register_method(
         name="giant",
         paper="Node Feature Extraction by Self-Supervised Multi-scale Neighborhood Prediction "
         "(GIANT-XRT, Chien et al., ICLR 2022)",
-        status="in progress",
+        status="works",
         estimator="reprkit.methods.giant.method:GiantXRT",
         experiment="reprkit.methods.giant.experiment",
         datasets=("cora_text", "synthetic_text", "ogbn_arxiv"),

@@ -242,9 +242,10 @@ def plot_domain_graph(
                 data.domain_names[d], pos[d], fontsize=7, ha="center", va="center", zorder=4
             )
         tgt = 100 * acc[list(data.targets)].mean()
-        ax.set_title(f"{adapt}: target acc {tgt:.1f}% (blue rings: sources)")
+        ax.set_title(f"{adapt}: mean target accuracy {tgt:.1f}%")
         ax.set_aspect("equal")
         ax.axis("off")
+    fig.suptitle(f"{name}: per-domain accuracy on the domain graph (blue rings: source domains)")
     fig.colorbar(sc, ax=axes[0].tolist(), label="per-domain accuracy (%)", shrink=0.8)
     fig.savefig(path, dpi=120)
     plt.close(fig)

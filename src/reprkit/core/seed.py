@@ -39,3 +39,10 @@ def seeded(seed: int) -> Iterator[tuple[torch.Generator, np.random.Generator]]:
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield torch.Generator().manual_seed(seed), np.random.default_rng(seed)
+
+
+def check_run_args(dataset: str, datasets: Sequence[str], seeds: Sequence[int]) -> list[int]:
+    """An experiment's ``dataset`` (one of ``datasets``) and its checked seeds."""
+    if dataset not in datasets:
+        raise ValueError(f"dataset must be one of {list(datasets)}, got {dataset!r}")
+    return check_seeds(seeds)

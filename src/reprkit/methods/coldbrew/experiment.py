@@ -21,7 +21,7 @@ from torch_geometric.data import Data
 from reprkit.core.config import config_to_dict, resolve_profile
 from reprkit.core.device import resolve_device
 from reprkit.core.progress import progress_bar
-from reprkit.core.seed import check_seeds
+from reprkit.core.seed import check_run_args
 from reprkit.datasets.graphs import PLANETOID, load_graph, random_node_split, row_normalize
 from reprkit.eval.metrics import feature_contribution_ratio
 from reprkit.eval.report import RunRecorder, default_out, log
@@ -61,12 +61,6 @@ def resolve_config(
 ) -> ColdBrewExperimentConfig:
     """Default config, then the profile, then the user's ``--set`` overrides (all validated)."""
     return resolve_profile(ColdBrewExperimentConfig(), PROFILES, profile, overrides)
-
-
-def check_args(dataset: str, seeds: Sequence[int]) -> list[int]:
-    if dataset not in DATASETS:
-        raise ValueError(f"dataset must be one of {list(DATASETS)}, got {dataset!r}")
-    return check_seeds(seeds)
 
 
 def _node_split(data: Data, cfg: ColdBrewExperimentConfig, seed: int) -> tuple[torch.Tensor, ...]:
@@ -184,7 +178,7 @@ def run(
     Everything is checked (dataset, seeds, profile, overrides, device, output folder, data file)
     before any training starts.
     """
-    seeds = check_args(dataset, seeds)
+    seeds = check_run_args(dataset, DATASETS, seeds)
     cfg = resolve_config(profile, overrides)
     if cfg.split.node_split == "public" and dataset not in PLANETOID:
         raise ValueError(

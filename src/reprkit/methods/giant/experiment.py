@@ -22,7 +22,7 @@ from sklearn.preprocessing import normalize
 from reprkit.core.config import check, config_to_dict, resolve_profile
 from reprkit.core.device import resolve_device
 from reprkit.core.progress import progress_bar
-from reprkit.core.seed import check_seeds, seeded
+from reprkit.core.seed import check_run_args, seeded
 from reprkit.datasets.graphs import random_node_split
 from reprkit.datasets.text_graphs import load_text_graph
 from reprkit.eval.report import RunRecorder, default_out, log
@@ -127,12 +127,6 @@ def resolve_config(
     return resolve_profile(GiantExperimentConfig(), PROFILES, profile, overrides)
 
 
-def check_args(dataset: str, seeds: Sequence[int]) -> list[int]:
-    if dataset not in DATASETS:
-        raise ValueError(f"dataset must be one of {list(DATASETS)}, got {dataset!r}")
-    return check_seeds(seeds)
-
-
 def _standardize(x: torch.Tensor) -> torch.Tensor:
     """Zero mean, unit variance per column over all nodes (no labels involved)."""
     return (x - x.mean(0)) / x.std(0).clamp_min(1e-6)
@@ -216,7 +210,7 @@ def run(
     progress: bool | None = None,
 ) -> Path:
     """Run the feature comparison and write its run folder; returns the folder's path."""
-    seeds = check_args(dataset, seeds)
+    seeds = check_run_args(dataset, DATASETS, seeds)
     cfg = resolve_config(profile, overrides)
     dev = resolve_device(device)
     data, texts = load_text_graph(dataset)

@@ -18,7 +18,7 @@ import numpy as np
 
 from reprkit.core.config import check, config_to_dict, resolve_profile
 from reprkit.core.device import resolve_device
-from reprkit.core.seed import check_seeds
+from reprkit.core.seed import check_run_args
 from reprkit.datasets.domains import TPT48_TASKS, DomainData, load_domains
 from reprkit.eval.report import RunRecorder, default_out, log
 from reprkit.methods.grda.config import ADAPTERS, GRDAConfig
@@ -131,9 +131,7 @@ def run(
     progress: bool | None = None,
 ) -> Path:
     """Run every adapter on the dataset's task(s) and write the run folder."""
-    if dataset not in DATASETS:
-        raise ValueError(f"dataset must be one of {list(DATASETS)}, got {dataset!r}")
-    seeds = check_seeds(seeds)
+    seeds = check_run_args(dataset, DATASETS, seeds)
     cfg = resolve_config(profile, overrides)
     dev = resolve_device(device)
     names = [f"tpt48_{t}" for t in TPT48_TASKS] if dataset == "tpt48" else [dataset]

@@ -113,13 +113,18 @@ class RunRecorder:
     profile: str
     seeds: Sequence[int]
     config: dict[str, Any]
-    out: Path
+    out: str | Path | None  # None: runs/<method>/<dataset>/<timestamp>
     device: torch.device
     title: str = ""
     rows: list[ResultRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     plots: list[tuple[str, Callable[[Path], None]]] = field(default_factory=list)
     fractions: bool = True  # metrics are fractions, shown as % in results.md
+
+    def __post_init__(self) -> None:
+        self.out = (
+            Path(self.out) if self.out is not None else default_out(self.method, self.dataset)
+        )
 
     def add(
         self,

@@ -24,7 +24,7 @@ from reprkit.core.progress import progress_bar
 from reprkit.core.seed import check_run_args
 from reprkit.datasets.graphs import PLANETOID, load_graph, random_node_split, row_normalize
 from reprkit.eval.metrics import feature_contribution_ratio
-from reprkit.eval.report import RunRecorder, default_out, log
+from reprkit.eval.report import RunRecorder, log
 from reprkit.methods.coldbrew import baselines
 from reprkit.methods.coldbrew.config import DATASETS, PROFILES, ColdBrewExperimentConfig
 from reprkit.methods.coldbrew.method import ColdBrew
@@ -186,14 +186,13 @@ def run(
         )
     dev = resolve_device(device)
     data = load_graph(dataset)
-    out_path = Path(out) if out is not None else default_out("coldbrew", dataset)
     rec = RunRecorder(
         "coldbrew",
         dataset,
         profile,
         seeds,
         config_to_dict(cfg),
-        out_path,
+        out,
         dev,
         title="Cold Brew: strict cold start",
     )

@@ -25,7 +25,7 @@ from reprkit.core.progress import progress_bar
 from reprkit.core.seed import check_run_args, seeded
 from reprkit.datasets.graphs import random_node_split
 from reprkit.datasets.text_graphs import load_text_graph
-from reprkit.eval.report import RunRecorder, default_out, log
+from reprkit.eval.report import RunRecorder, log
 from reprkit.methods.giant.config import EncoderConfig, FinetuneConfig, GiantConfig
 from reprkit.methods.giant.encoders import TransformerEncoder, default_model_path, encode
 from reprkit.methods.giant.method import GiantXRT, tfidf_vectorizer
@@ -220,7 +220,7 @@ def run(
         profile,
         seeds,
         config_to_dict(cfg),
-        Path(out) if out is not None else default_out("giant", dataset),
+        out,
         dev,
         title="GIANT-XRT: node features from raw text",
     )

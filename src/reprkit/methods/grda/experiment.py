@@ -20,7 +20,7 @@ from reprkit.core.config import check, config_to_dict, resolve_profile
 from reprkit.core.device import resolve_device
 from reprkit.core.seed import check_run_args
 from reprkit.datasets.domains import TPT48_TASKS, DomainData, load_domains
-from reprkit.eval.report import RunRecorder, default_out, log
+from reprkit.eval.report import RunRecorder, log
 from reprkit.methods.grda.config import ADAPTERS, GRDAConfig
 from reprkit.methods.grda.method import GRDA
 
@@ -143,7 +143,7 @@ def run(
         profile,
         seeds,
         config_to_dict(cfg),
-        Path(out) if out is not None else default_out("grda", dataset),
+        out,
         dev,
         title="GRDA: graph-relational domain adaptation",
         fractions=not regression,

@@ -35,7 +35,7 @@ register_method(
     MethodSpec(
         name="grda",
         paper="Graph-Relational Domain Adaptation (GRDA, Xu et al., ICLR 2022)",
-        status="in progress",
+        status="works",
         estimator="reprkit.methods.grda.method:GRDA",
         experiment="reprkit.methods.grda.experiment",
         datasets=("dg15", "dg60", "tpt48", "spiral15"),
@@ -44,8 +44,21 @@ register_method(
     )
 )
 
+register_method(
+    MethodSpec(
+        name="psagan",
+        paper="PSA-GAN: Progressive Self Attention GANs for Synthetic Time Series "
+        "(Jeha et al., ICLR 2022)",
+        status="in progress",
+        estimator="reprkit.methods.psagan.method:PSAGAN",
+        experiment="reprkit.methods.psagan.experiment",
+        datasets=("m4_hourly", "etth1", "exchange_rate", "synthetic_series"),
+        description="synthetic time series from a progressive self-attention GAN, Context-FID, "
+        "and forecasting with synthetic data (WGAN-GP baseline through the same code)",
+    )
+)
+
 _PLANNED = [
-    ("psagan", "PSA-GAN: progressive self-attention GAN for time series (Jeha et al., ICLR 2022)"),
     ("rim", "Recurrent intensity modeling for recommendation (Ma et al., ICLR 2022)"),
     ("transencoder", "Trans-Encoder: unsupervised sentence-pair modelling (Liu et al., ICLR 2022)"),
     ("deepaa", "Deep AutoAugment (Zheng et al., ICLR 2022)"),

@@ -5,6 +5,7 @@ The CLI only maps arguments onto ``experiment.run(...)``; all checks live in the
 
 # no `from __future__ import annotations`: typer reads real annotations that use closures
 
+import inspect
 import json
 import sys
 from pathlib import Path
@@ -92,10 +93,20 @@ def _method_app(spec: registry.MethodSpec) -> typer.Typer:
                 "--progress/--no-progress", help="progress bars (default: when on a terminal)"
             ),
         ] = None,
+        resume: Annotated[
+            bool,
+            typer.Option(help="continue an interrupted run in --out from its checkpoints"),
+        ] = False,
     ) -> None:
         """Run the paper's headline experiment and write metrics.json, results.md, plots."""
+        experiment = spec.load_experiment()
+        extra = {}
+        if resume:
+            if "resume" not in inspect.signature(experiment.run).parameters:
+                _fail(ValueError(f"--resume: the {spec.name} experiment has no checkpoints"))
+            extra["resume"] = True
         try:
-            path = spec.load_experiment().run(
+            path = experiment.run(
                 dataset=dataset,
                 seeds=_seeds(seeds),
                 profile=profile,
@@ -103,6 +114,7 @@ def _method_app(spec: registry.MethodSpec) -> typer.Typer:
                 out=out,
                 device=device,
                 progress=progress,
+                **extra,
             )
         except (KeyError, ValueError, TypeError, FileNotFoundError) as e:
             _fail(e)

@@ -19,8 +19,18 @@ def progress_enabled(progress: bool | None) -> bool:
 
 
 def progress_bar(
-    iterable: Iterable[T], *, desc: str = "", total: int | None = None, progress: bool | None
+    iterable: Iterable[T],
+    *,
+    desc: str = "",
+    total: int | None = None,
+    progress: bool | None,
+    initial: int = 0,
 ) -> Any:
     return tqdm(
-        iterable, desc=desc, total=total, disable=not progress_enabled(progress), leave=False
+        iterable,
+        desc=desc,
+        total=total,
+        initial=initial,
+        disable=not progress_enabled(progress),
+        leave=False,
     )

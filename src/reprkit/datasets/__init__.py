@@ -53,3 +53,15 @@ for _name, _desc in [
     ("spiral15", "seeded DG-style generator: 15 spiral domains (seconds to run)"),
 ]:
     register_dataset(DatasetSpec(_name, "domains", _desc))
+
+for _name, _desc in {
+    "m4_hourly": "M4 Hourly: 414 series (700-960 hours) + 48-hour test continuation",
+    "etth1": "ETTh1: 7 hourly electricity-transformer series, 17,420 hours",
+    "etth2": "ETTh2: 7 hourly electricity-transformer series, 17,420 hours",
+    "exchange_rate": "LSTNet exchange rates: 8 daily series, 7,588 days",
+    "electricity": "LSTNet electricity: 321 hourly series (download only, not staged here)",
+    "solar": "LSTNet solar (Alabama): 137 10-minute series (download only, not staged here)",
+    "traffic": "LSTNet traffic: 862 hourly series (download only, not staged here)",
+    "synthetic_series": "generated seasonal + trend + noise series (datasets.timeseries)",
+}.items():
+    register_dataset(DatasetSpec(_name, "time series", _desc))

@@ -1,11 +1,13 @@
 """Find a data file: ``$REPRKIT_DATA``, then the package, then the user cache, then download.
 
-Downloads are checked against a sha256. With ``REPRKIT_OFFLINE=1`` (set by the test-suite) or
+Downloads are checked against a sha256. A file kept gzip-compressed (``relpath`` ends in
+``.gz``) whose source serves it uncompressed is checked on its content and stored compressed. With ``REPRKIT_OFFLINE=1`` (set by the test-suite) or
 no network, a missing file raises an error that says which file to put where.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import shutil
@@ -22,7 +24,12 @@ class RemoteFile:
 
     relpath: str  # e.g. "planetoid/ind.cora.x"
     url: str
-    sha256: str
+    sha256: str | None  # of the content as the url serves it; None: unpinned (not seen here)
+
+    @property
+    def gzipped_copy(self) -> bool:
+        """Kept gzip-compressed here while the source serves the plain file."""
+        return self.relpath.endswith(".gz") and not self.url.endswith(".gz")
 
 
 def data_root() -> Path | None:
@@ -35,9 +42,9 @@ def cache_root() -> Path:
     return Path(base) / "reprkit"
 
 
-def sha256_of(path: Path) -> str:
+def sha256_of(path: Path, *, gunzip: bool = False) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with (gzip.open if gunzip else open)(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
@@ -49,7 +56,9 @@ def _packaged(relpath: str) -> Path | None:
 
 
 def _check(path: Path, f: RemoteFile) -> Path:
-    digest = sha256_of(path)
+    if f.sha256 is None:
+        return path
+    digest = sha256_of(path, gunzip=f.gzipped_copy)
     if digest != f.sha256:
         raise ValueError(
             f"{path} has sha256 {digest[:16]}…, expected {f.sha256[:16]}…: the file is corrupt or "
@@ -78,7 +87,11 @@ def fetch(f: RemoteFile) -> Path:
     cached.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=cached.parent, prefix=f".{cached.name}.", suffix=".part")
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(f.url, timeout=30) as r:
+        with (
+            os.fdopen(fd, "wb") as raw,
+            urllib.request.urlopen(f.url, timeout=30) as r,
+            gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if f.gzipped_copy else raw as out,
+        ):
             shutil.copyfileobj(r, out)
         _check(Path(tmp), f)
         os.replace(tmp, cached)

@@ -103,3 +103,24 @@ def test_giant_smoke_run_with_a_tiny_local_encoder(tmp_path, tiny_bert):
             assert len(rows[(f"{model}@{feats}", "acc")]["per_seed"]) == 2
     # topic words make the synthetic communities easy: TF-IDF features must classify well
     assert rows[("mlp@tfidf", "acc")]["mean"] > 0.8
+
+
+def test_psagan_smoke_run_and_resume(tmp_path):
+    out = tmp_path / "psa"
+    args = ["psagan", "run", "--dataset", "synthetic_series", "--seeds", "0", "--out", str(out)]
+    r = runner.invoke(app, [*args, "--device", "cpu"])
+    assert r.exit_code == 0, r.output
+    for name in ("samples.png", "context_fid_progress.png", "metrics.json"):
+        assert (out / name).is_file(), name
+    assert not (tmp_path / "psa.checkpoints").exists()  # removed once the run is written
+    rows = {
+        (row["model"], row["metric"]): row
+        for row in json.loads((out / "metrics.json").read_text())["results"]
+    }
+    assert {("psagan@32", "context_fid"), ("wgan_gp@32", "context_fid")} <= set(rows)
+    assert ("forecast_real+psagan", "nrmse_cold_start") in rows
+    assert ("forecast_real_only", "nrmse_gaps") in rows
+    r = runner.invoke(app, ["psagan", "run", "--dataset", "synthetic_series", "--resume"])
+    assert r.exit_code == 2 and "resume needs out" in r.output
+    r = runner.invoke(app, ["grda", "run", "--dataset", "spiral15", "--resume"])
+    assert r.exit_code == 2 and "no checkpoints" in r.output

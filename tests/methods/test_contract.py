@@ -52,8 +52,39 @@ def _grda_case():
     return small, args, {}, lambda m: m.encode(d.x, d.domain)
 
 
+def _psagan_case():
+    from reprkit.datasets.timeseries import synthetic_series
+
+    d = synthetic_series(n_series=4, length=64, seed=1)
+    small = {"length": 16, "epochs": 2, "epochs_per_block": 1, "batches_per_epoch": 2}
+    small |= {"channels": 8, "batch_size": 8}
+
+    def predict(m):
+        return torch.from_numpy(m.sample(4, generator=torch.Generator().manual_seed(0)))
+
+    return small, (d.values,), {"seasons": d.seasons}, predict
+
+
+def _rim_case():
+    from reprkit.datasets.interactions import synthetic_events
+
+    e = synthetic_events(n_users=30, n_items=20, seed=1)
+    small = {"hidden": 8, "layers": 1, "epochs": 2, "max_len": 8}
+
+    def predict(m):
+        return torch.from_numpy(m.scores([0, 1, 2], at=4.0))
+
+    return small, (e,), {"horizon": 1.0}, predict
+
+
 # method name -> (small config overrides, fit args, fit kwargs, a prediction function)
-CASES = {"coldbrew": _coldbrew_case, "giant": _giant_case, "grda": _grda_case}
+CASES = {
+    "coldbrew": _coldbrew_case,
+    "giant": _giant_case,
+    "grda": _grda_case,
+    "psagan": _psagan_case,
+    "rim": _rim_case,
+}
 IMPLEMENTED = [m for m, s in registry.methods().items() if s.estimator is not None]
 
 

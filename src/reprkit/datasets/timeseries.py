@@ -217,3 +217,36 @@ def _numeric(x: Any) -> np.ndarray:
         return np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as e:
         raise ValueError(f"series must hold numbers only ({e})") from None
+
+
+def to_gluonts(
+    values: Any,
+    *,
+    freq: str = "h",
+    start: str = "2000-01-01 00:00",
+    offsets: Any = None,
+    item_ids: Any = None,
+) -> Any:
+    """A GluonTS ``ListDataset`` of the series (e.g. PSA-GAN's synthetic windows), to train any
+    GluonTS model on them. Row ``i`` starts ``offsets[i]`` steps after ``start`` (default 0);
+    trailing NaN padding is dropped. Needs ``pip install 'reprkit[gluonts]'``."""
+    try:
+        import pandas as pd
+        from gluonts.dataset.common import ListDataset
+    except ImportError as e:
+        raise ImportError("to_gluonts needs GluonTS: pip install 'reprkit[gluonts]'") from e
+    arr = as_series_array(values)
+    n = len(arr)
+    offs = np.zeros(n, dtype=np.int64) if offsets is None else np.asarray(offsets, dtype=np.int64)
+    ids = [str(i) for i in range(n)] if item_ids is None else [str(i) for i in item_ids]
+    if offs.shape != (n,) or len(ids) != n:
+        raise ValueError(f"offsets and item_ids must have one entry per series ({n})")
+    base = pd.Period(start, freq=freq)
+    lengths = SeriesData(arr, "", (1,)).lengths
+    return ListDataset(
+        [
+            {"target": arr[i, : lengths[i]], "start": base + int(offs[i]), "item_id": ids[i]}
+            for i in range(n)
+        ],
+        freq=freq,
+    )

@@ -58,8 +58,19 @@ register_method(
     )
 )
 
+register_method(
+    MethodSpec(
+        name="rim",
+        paper="Bridging Recommendation and Marketing via Recurrent Intensity Modeling "
+        "(RIM, Ma et al., ICLR 2022)",
+        status="in progress",
+        estimator="reprkit.methods.rim.method:RIM",
+        description="score users x items by intensity: recommend items, find an item's audience, "
+        "match under exposure constraints (no experiment yet)",
+    )
+)
+
 _PLANNED = [
-    ("rim", "Recurrent intensity modeling for recommendation (Ma et al., ICLR 2022)"),
     ("transencoder", "Trans-Encoder: unsupervised sentence-pair modelling (Liu et al., ICLR 2022)"),
     ("deepaa", "Deep AutoAugment (Zheng et al., ICLR 2022)"),
     ("diva", "DIVA: the dataset derivative (Dukler et al., ICLR 2022)"),

@@ -156,3 +156,14 @@ def test_m4_hourly_loader():
 def test_config_rejects_bad_values():
     with pytest.raises(ValueError, match="variant"):
         PSAGANConfig(variant="gan").validate()
+
+
+def test_synthetic_windows_go_to_gluonts(data):
+    pytest.importorskip("gluonts")
+    from reprkit.datasets.timeseries import to_gluonts
+
+    m = PSAGAN(**FAST | {"epochs": 1}).fit(data.values, seasons=data.seasons)
+    fake = m.sample(3, series=[0, 1, 2], start=[0, 5, 10])
+    ds = list(to_gluonts(fake, offsets=[0, 5, 10], item_ids=["a", "b", "c"]))
+    assert [e["item_id"] for e in ds] == ["a", "b", "c"] and len(ds[1]["target"]) == 32
+    assert (ds[1]["start"] - ds[0]["start"]).n == 5

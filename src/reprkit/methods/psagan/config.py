@@ -31,7 +31,8 @@ class PSAGANConfig:
     # epochs (faded in linearly over its first half) until the target length, then the rest
     # of `epochs` at full length
     epochs: int = 60
-    epochs_per_block: int = 10
+    # 5: one pilot on M4 seed 0 (Context-FID 6.77 vs 9.17 with 10, i.e. more epochs at length 64)
+    epochs_per_block: int = 5
     batches_per_epoch: int = 50
     batch_size: int = 64
     lr: float = 5e-4

@@ -4,11 +4,11 @@ baseline on the same data path, and forecasting with synthetic data in a cold-st
 * Context-FID: one TS2Vec-style encoder per dataset and length, trained on real windows with a
   fixed seed (the same yardstick for every model and seed); real and synthetic sets of
   ``n_eval`` windows share their conditioning (series and start of each window).
-* Forecasting (``forecast=true``): ``cold_fraction`` of the series keep only their last
-  ``cold_keep`` observed values; a PSA-GAN is trained on that reduced data, and a DeepAR-style
-  GRU is trained on real windows only, or on real plus synthetic windows of the cold series.
-  NRMSE on the first ``horizon`` values of the dataset's test continuation (M4), or of the last
-  ``horizon`` values held out of every series (others), over the cold series.
+* Forecasting (``forecast_settings``): ``cold_start`` (``cold_fraction`` of the series keep only
+  their last ``cold_keep`` values) and ``gaps`` (stretches of missing values); a PSA-GAN is
+  trained on the reduced data, and a DeepAR-style GRU on real windows only, or on real plus
+  synthetic windows of the scored series. NRMSE on the first ``horizon`` values of the test
+  continuation (M4), or of the last ``horizon`` values held out of every series (others).
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ MODELS: dict[str, dict[str, Any]] = {
     "psagan_no_fade": {"fade_in": False},
     "wgan_gp": {"variant": "wgan_gp"},
 }
+SETTINGS = ("cold_start", "gaps")  # forecasting with synthetic data
 _SRC = "PSA-GAN (ICLR 2022) Table 1 (Context-FID, PSA-GAN)"
 PAPER = {("m4_hourly", 64): 0.152, ("m4_hourly", 128): 0.174}
 
@@ -54,9 +55,11 @@ class PSAGANExperimentConfig:
     n_eval: int = 1000  # windows per Context-FID set
     fid_steps: int = 600  # encoder training steps
     curve_every: int = 5  # epochs between Context-FID points of the progress plot (seed 0)
-    forecast: bool = True
+    forecast_settings: tuple[str, ...] = ("cold_start", "gaps")  # () for none
     cold_fraction: float = 0.5
     cold_keep: int = 72
+    gap_fraction: float = 0.5
+    gap_length: int = 48
     n_synthetic: int = 4000
     forecaster: ForecastConfig = field(default_factory=ForecastConfig)
 
@@ -70,6 +73,12 @@ class PSAGANExperimentConfig:
         for n in self.lengths:
             replace(self.psagan, length=n).validate()
         check(self.n_eval >= 10, f"n_eval must be >= 10, got {self.n_eval}")
+        bad = [x for x in self.forecast_settings if x not in SETTINGS]
+        check(not bad, f"forecast_settings must be a subset of {list(SETTINGS)}, got {bad}")
+        check(
+            0 <= self.gap_fraction < 1, f"gap_fraction must be in [0, 1), got {self.gap_fraction}"
+        )
+        check(self.gap_length >= 1, f"gap_length must be >= 1, got {self.gap_length}")
         check(
             0 < self.cold_fraction <= 1,
             f"cold_fraction must be in (0, 1], got {self.cold_fraction}",
@@ -93,10 +102,15 @@ PROFILES: dict[str, dict[str, object]] = {
         "fid_steps": 20,
         "curve_every": 2,
         "n_synthetic": 64,
+        "cold_keep": 24,
+        "gap_length": 8,
         "forecaster.steps": 20,
+        "forecaster.context": 16,
+        "forecaster.horizon": 8,
     },
-    # CPU budget (no GPU lent): see the README for the wall time of this profile
-    "paper": {},
+    # CPU budget (no GPU was lent): length 64 only, so that the whole profile (4 models x 3
+    # seeds + the cold-start forecasting) fits in about an hour on 2 cores
+    "paper": {"lengths": (64,), "forecast_settings": ("cold_start",)},
 }
 
 
@@ -183,8 +197,8 @@ def run(
                 rec.note(f"{name}@{length}: {secs / len(seeds):.1f} s per seed to train")
             if first:
                 samples["real"] = ref[0][:4]
-        if cfg.forecast:
-            _forecasting(rec, data, cfg, seeds, dev, progress, ckpt_dir)
+        for setting in cfg.forecast_settings:
+            _forecasting(rec, data, cfg, seeds, dev, progress, ckpt_dir, setting)
         rec.note(
             "Context-FID: TS2Vec-style encoder (ours, see eval/context_fid.py) trained per dataset "
             f"and length on {cfg.n_eval} real windows, seed 0; windows scaled by their series' "
@@ -227,9 +241,13 @@ def _train(data, gcfg, fid, ref, track_every, ckpt, dev, progress):
     return gan, score, curve, secs
 
 
-def cold_start(data: SeriesData, cfg: PSAGANExperimentConfig, seed: int):
-    """(train values with cold series cut to their last ``cold_keep`` values, cold ids,
-    test (n, horizon), context start of each series' forecast)."""
+def forecast_split(data: SeriesData, cfg: PSAGANExperimentConfig, seed: int, setting: str):
+    """The reduced training data of a forecasting setting: (values, ids of the series scored,
+    test (n, horizon), start of each series' forecast context).
+
+    ``cold_start``: ``cold_fraction`` of the series keep only their last ``cold_keep`` values.
+    ``gaps``: every series loses ``gap_fraction`` of its history in stretches of
+    ``gap_length`` (its last context is kept)."""
     f = cfg.forecaster
     values, lengths = data.values.copy(), data.lengths.copy()
     if data.test is not None:
@@ -240,51 +258,63 @@ def cold_start(data: SeriesData, cfg: PSAGANExperimentConfig, seed: int):
             values[i, n - f.horizon :] = np.nan
         lengths = lengths - f.horizon
     rng = np.random.default_rng(seed)
-    cold = np.sort(
-        rng.choice(len(values), max(1, int(cfg.cold_fraction * len(values))), replace=False)
-    )
-    for i in cold:
-        values[i, : lengths[i] - cfg.cold_keep] = np.nan
-    return values, cold, test, lengths - f.context
+    if setting == "cold_start":
+        k = max(1, int(cfg.cold_fraction * len(values)))
+        scored = np.sort(rng.choice(len(values), k, replace=False))
+        for i in scored:
+            values[i, : lengths[i] - cfg.cold_keep] = np.nan
+    else:
+        scored = np.arange(len(values))
+        for i, n in enumerate(lengths):
+            free = n - f.context  # the last context stays observed
+            for _ in range(int(cfg.gap_fraction * free / cfg.gap_length)):
+                a = int(rng.integers(0, max(free - cfg.gap_length, 1)))
+                values[i, a : a + cfg.gap_length] = np.nan
+    return values, scored, test, lengths - f.context
 
 
-def _forecasting(rec, data, cfg, seeds, dev, progress, ckpt_dir) -> None:
+def _forecasting(rec, data, cfg, seeds, dev, progress, ckpt_dir, setting: str) -> None:
     f = cfg.forecaster
     w = f.context + f.horizon
-    length = min(n for n in cfg.lengths if n >= w) if max(cfg.lengths) >= w else None
+    length = min((n for n in cfg.lengths if n >= w), default=None)
     if length is None:
         rec.note(f"forecasting skipped: no trained length >= context + horizon = {w}")
         return
     res: dict[str, list[float]] = {"real_only": [], "real+psagan": []}
     for seed in seeds:
-        values, cold, test, ctx_start = cold_start(data, cfg, seed)
+        values, scored, test, ctx_start = forecast_split(data, cfg, seed, setting)
         gcfg = replace(cfg.psagan, length=length, seed=seed)
+        ckpt = ckpt_dir / f"{setting}_{length}_seed{seed}.pt"
         gan = PSAGAN(gcfg, device=dev, progress=progress).fit(
-            values, seasons=data.seasons, checkpoint=ckpt_dir / f"cold_{length}_seed{seed}.pt"
+            values, seasons=data.seasons, checkpoint=ckpt
         )
-        # real training windows: every fully observed window of length `w`
-        real, starts = _all_windows(values, w)
+        real, starts = _all_windows(values, w)  # every fully observed window of length w
         gen = torch.Generator().manual_seed(seed)
-        ids = torch.from_numpy(cold)[torch.randint(len(cold), (cfg.n_synthetic,), generator=gen)]
-        room = np.maximum(data.lengths[ids.numpy()] - length, 0) + 1
+        ids = scored[torch.randint(len(scored), (cfg.n_synthetic,), generator=gen).numpy()]
+        room = np.maximum(data.lengths[ids] - length, 0) + 1
         syn_start = (np.random.default_rng(seed).random(len(ids)) * room).astype(np.int64)
-        syn = gan.sample(series=ids.numpy(), start=syn_start, generator=gen)[:, :w]
+        syn = gan.sample(series=ids, start=syn_start, generator=gen)[:, :w]
         ctx = np.stack([values[i, s : s + f.context] for i, s in enumerate(ctx_start)])
         for name, (wins, st) in {
             "real_only": (real, starts),
             "real+psagan": (np.concatenate([real, syn]), np.concatenate([starts, syn_start])),
         }.items():
             model = Forecaster(f, seed=seed).fit(wins, st, data.seasons)
-            pred = model.predict(ctx[cold], ctx_start[cold])
-            res[name].append(nrmse(pred, test[cold]))
-            log.info("forecast %s seed %d: NRMSE %.4f", name, seed, res[name][-1])
+            pred = model.predict(ctx[scored], ctx_start[scored])
+            res[name].append(nrmse(pred, test[scored]))
+            log.info("forecast %s %s seed %d: NRMSE %.4f", setting, name, seed, res[name][-1])
     for name, vals in res.items():
-        rec.add(f"forecast_{name}", "nrmse_cold", vals, higher_is_better=False)
+        rec.add(f"forecast_{name}", f"nrmse_{setting}", vals, higher_is_better=False)
+    what = (
+        f"{cfg.cold_fraction:.0%} of series cold (last {cfg.cold_keep} values kept), scored on "
+        "the cold series"
+        if setting == "cold_start"
+        else f"{cfg.gap_fraction:.0%} of each history removed in stretches of {cfg.gap_length}"
+    )
     rec.note(
-        f"Forecasting: {cfg.cold_fraction:.0%} of series cold (last {cfg.cold_keep} values kept); "
-        f"GRU trained {f.steps} steps on windows of {w} ({f.context} context + {f.horizon} "
-        f"horizon); +psagan adds {cfg.n_synthetic} PSA-GAN windows of the cold series (GAN "
-        f"length {length}, trained on the cold-start data only). NRMSE over the cold series."
+        f"Forecasting ({setting}): {what}; GRU trained {f.steps} steps on windows of {w} "
+        f"({f.context} context + {f.horizon} horizon); +psagan adds {cfg.n_synthetic} PSA-GAN "
+        f"windows of the scored series (GAN length {length}, trained on the reduced data only)."
     )
 
 

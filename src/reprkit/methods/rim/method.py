@@ -1,0 +1,306 @@
+"""RIM (Ma et al., ICLR 2022): recurrent intensity modelling, ``λ(x, y) = λ(x) · p(y | x)``.
+
+``p(y | x)`` is a next-item model over the user's item sequence (GRU or causal Transformer with
+tied item embeddings; ``pop``: item popularity); ``λ(x)`` is the user's expected number of
+events in the next horizon (Hawkes, Hawkes-Poisson, EMA of past events, the user's past rate, or
+a constant). The product scores every (user, item) pair in both directions: ItemRec (items per
+user), UserRec (users per item, "audience"), and constrained matching between the two.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as nnf
+from torch import nn
+
+from reprkit.core.base import BaseEstimator
+from reprkit.core.progress import progress_bar
+from reprkit.core.seed import seeded
+from reprkit.datasets.interactions import Events, from_columns
+from reprkit.methods.rim.config import RIMConfig
+from reprkit.methods.rim.hawkes import Hawkes, _compensator, default_decays
+
+CITATION = """@inproceedings{ma2022bridging,
+  title={Bridging Recommendation and Marketing via Recurrent Intensity Modeling},
+  author={Ma, Yifei and Liu, Ge and Deoras, Anoop},
+  booktitle={International Conference on Learning Representations},
+  year={2022}
+}"""
+
+
+class _Sequence(nn.Module):
+    """Next-item logits after every prefix; items are shifted by one (0 = padding / start)."""
+
+    def __init__(self, n_items: int, cfg: RIMConfig) -> None:
+        super().__init__()
+        h = cfg.hidden
+        self.emb = nn.Embedding(n_items + 1, h, padding_idx=0)
+        self.bias = nn.Parameter(torch.zeros(n_items))
+        if cfg.sequence == "gru":
+            self.rnn = nn.GRU(h, h, cfg.layers, batch_first=True)
+        else:
+            self.pos = nn.Embedding(cfg.max_len + 1, h)
+            layer = nn.TransformerEncoderLayer(h, 2, 2 * h, dropout=0.1, batch_first=True)
+            self.rnn = nn.TransformerEncoder(layer, cfg.layers, enable_nested_tensor=False)
+
+    def forward(self, seq: torch.Tensor) -> torch.Tensor:
+        x = self.emb(seq)
+        if isinstance(self.rnn, nn.GRU):
+            h = self.rnn(x)[0]
+        else:
+            n = seq.shape[1]
+            x = x + self.pos(torch.arange(n, device=seq.device))
+            causal = torch.triu(torch.ones(n, n, dtype=torch.bool, device=seq.device), 1)
+            h = self.rnn(x, mask=causal, src_key_padding_mask=seq == 0)
+        return h @ self.emb.weight[1:].T + self.bias  # tied output embedding
+
+
+def _as_events(events: Any) -> tuple[Events, np.ndarray, np.ndarray]:
+    """Events plus the raw user and item ids (position = dense id)."""
+    if isinstance(events, Events):
+        return events, np.arange(events.n_users), np.arange(events.n_items)
+    cols = set(getattr(events, "columns", []))
+    missing = {"user", "item", "timestamp"} - cols
+    if missing:
+        raise ValueError(
+            f"events must be a DataFrame with columns user, item, timestamp; missing {sorted(missing)}"
+        )
+    user, item = events["user"].to_numpy(), events["item"].to_numpy()
+    e = from_columns(user, item, events["timestamp"].to_numpy())
+    return e, np.unique(user), np.unique(item)
+
+
+class RIM(BaseEstimator):
+    """Score users × items by intensity; recommend, find audiences, match under constraints.
+
+    Example:
+        >>> rim = RIM().fit(df, horizon=7 * 86400)                     # doctest: +SKIP
+        >>> rim.recommend(["alice"], k=10, at=t0)                        # doctest: +SKIP
+        >>> rim.audience(["movie_1"], c=100, at=t0)                      # doctest: +SKIP
+    """
+
+    name = "rim"
+    config_cls = RIMConfig
+
+    def fit(self, events: Any, *, horizon: float, observed_until: Any = None) -> RIM:
+        """``events``: a DataFrame with ``user, item, timestamp`` (numeric; extra columns are
+        ignored) or :class:`~reprkit.datasets.interactions.Events`. ``horizon``: the length of
+        the future window the intensity counts events in (timestamp units).
+        ``observed_until``: per user (dense order) the end of its observation (default: the
+        last timestamp overall), for the Hawkes likelihood."""
+        cfg = self.config
+        if not horizon or horizon <= 0:
+            raise ValueError(f"horizon must be > 0 (timestamp units), got {horizon}")
+        e, self.users_, self.items_ = _as_events(events)
+        self.horizon_ = float(horizon)
+        self.events_ = e
+        self.fitted_ = True
+        self.item_pop_ = np.bincount(e.item, minlength=e.n_items) + 1.0
+        self.item_pop_ /= self.item_pop_.sum()
+        end = (
+            np.full(e.n_users, e.time.max() + 1e-9)
+            if observed_until is None
+            else np.asarray(observed_until, dtype=np.float64)
+        )
+        if cfg.intensity in ("hawkes", "hawkes_poisson"):
+            # each user from its first event to the end of its observation
+            groups = [(u, idx) for u, idx in enumerate(_by_user(e)) if len(idx)]
+            seqs = [e.time[idx] / self.horizon_ for _, idx in groups]
+            ends = end[[u for u, _ in groups]] / self.horizon_
+            if np.any(ends <= [q[-1] for q in seqs]):
+                raise ValueError("observed_until must be after each user's last event")
+            self.hawkes_ = Hawkes(default_decays(cfg.n_decays), cfg.l2).fit(
+                seqs, [q[0] for q in seqs], ends
+            )
+        self.seq_ = self._fit_sequence(e) if cfg.sequence != "pop" else None
+        return self
+
+    def _fit_sequence(self, e: Events) -> _Sequence:
+        cfg = self.config
+        n = cfg.max_len
+        rows = []
+        for idx in _by_user(e):
+            items = e.item[idx] + 1
+            for end in range(len(items), 0, -n):  # chunks of at most n targets, newest first
+                tgt = items[max(0, end - n) : end]
+                inp = np.concatenate(
+                    [[items[end - len(tgt) - 1] if end - len(tgt) > 0 else 0], tgt[:-1]]
+                )
+                row = np.zeros((2, n), dtype=np.int64)
+                row[0, n - len(inp) :], row[1, n - len(tgt) :] = inp, tgt
+                rows.append(row)
+        data = torch.from_numpy(np.stack(rows))  # (R, 2, n): input and target, 0 = padding
+        with seeded(cfg.seed):
+            model = _Sequence(e.n_items, cfg).to(self.device)
+            opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+            gen = torch.Generator().manual_seed(cfg.seed)
+            for _ in progress_bar(range(cfg.epochs), desc="sequence", progress=self.progress):
+                model.train()
+                for idx in torch.randperm(len(data), generator=gen).split(cfg.batch_size):
+                    inp, tgt = data[idx, 0].to(self.device), data[idx, 1].to(self.device)
+                    logits = model(inp)
+                    mask = tgt > 0
+                    loss = nnf.cross_entropy(logits[mask], tgt[mask] - 1)
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+        return model.eval()
+
+    # -- scoring ------------------------------------------------------------------------------
+
+    def _dense(self, ids: Any, known: np.ndarray, what: str, unknown: str) -> np.ndarray:
+        """Dense ids of raw ids; unknown ones -> -1 (cold start) or an error."""
+        ids = np.atleast_1d(np.asarray(ids))
+        pos = np.searchsorted(known, ids)
+        pos = np.clip(pos, 0, len(known) - 1)
+        found = known[pos] == ids
+        if not found.all() and unknown == "error":
+            raise ValueError(f"unknown {what}: {ids[~found][:5].tolist()} (use unknown='cold')")
+        return np.where(found, pos, -1)
+
+    def _at(self, at: Any, n: int) -> np.ndarray:
+        t = np.broadcast_to(np.asarray(at, dtype=np.float64), (n,)).copy()
+        if not np.isfinite(t).all():
+            raise ValueError("at must be finite timestamps")
+        return t
+
+    def _user_intensity(self, users: np.ndarray, at: np.ndarray) -> np.ndarray:
+        """Expected events of each (dense, -1 = cold) user in [at, at + horizon)."""
+        cfg, e, h = self.config, self.events_, self.horizon_
+        groups = _by_user(e)
+        out = np.zeros(len(users))
+        for r, (u, t) in enumerate(zip(users, at, strict=True)):
+            times = e.time[groups[u]] if u >= 0 else np.zeros(0)
+            times = times[times < t] / h
+            now = t / h
+            if cfg.intensity == "constant":
+                out[r] = 1.0
+            elif cfg.intensity == "ema":
+                out[r] = np.exp(-np.log(2) * (now - times) / cfg.ema_half_life).sum()
+            elif cfg.intensity == "user_pop":
+                out[r] = (len(times) + 1) / (now - times[0] + 1 if len(times) else 1.0)
+            else:
+                c = _compensator(times, now, now + 1.0, self.hawkes_.decays)
+                mu = self.hawkes_.mu_
+                if cfg.intensity == "hawkes_poisson" and len(times):
+                    # the user's own rate, shrunk to the population's by one horizon of prior
+                    mu = (len(times) + mu) / (now - times[0] + 1.0)
+                out[r] = mu * c[0] + self.hawkes_.alpha_ @ c[1:]
+        return out
+
+    @torch.no_grad()
+    def _item_probs(self, users: np.ndarray, at: np.ndarray) -> np.ndarray:
+        """p(y | x): (n, n_items) next-item probabilities given each user's history."""
+        if self.seq_ is None:
+            return np.tile(self.item_pop_, (len(users), 1))
+        e, n = self.events_, self.config.max_len
+        groups = _by_user(e)
+        seqs = np.zeros((len(users), n), dtype=np.int64)
+        for r, (u, t) in enumerate(zip(users, at, strict=True)):
+            items = e.item[groups[u]][e.time[groups[u]] < t] + 1 if u >= 0 else np.zeros(0, int)
+            seq = np.concatenate([[0], items])[-n:]
+            seqs[r, n - len(seq) :] = seq
+        out = []
+        for chunk in torch.from_numpy(seqs).split(512):
+            out.append(torch.softmax(self.seq_(chunk.to(self.device))[:, -1], -1).cpu())
+        return torch.cat(out).numpy()
+
+    def scores(self, users: Any, at: Any, *, unknown: str = "cold") -> np.ndarray:
+        """(n_users, n_items) intensities λ(x) · p(y | x) at time ``at`` (one timestamp or one
+        per user), for all items in ``items_`` order. ``unknown="cold"`` scores unseen users
+        from an empty history; ``"error"`` refuses them."""
+        self._check_fitted()
+        if unknown not in ("cold", "error"):
+            raise ValueError(f"unknown must be 'cold' or 'error', got {unknown!r}")
+        u = self._dense(users, self.users_, "users", unknown)
+        t = self._at(at, len(u))
+        return self._user_intensity(u, t)[:, None] * self._item_probs(u, t)
+
+    def intensity(self, users: Any, items: Any, at: Any, *, unknown: str = "cold") -> np.ndarray:
+        """(n_users, n_items) intensities for the given items."""
+        cols = self._dense(items, self.items_, "items", "error")
+        return self.scores(users, at, unknown=unknown)[:, cols]
+
+    def recommend(
+        self, users: Any, k: int, at: Any, *, exclude_seen: bool = False, unknown: str = "cold"
+    ) -> np.ndarray:
+        """ItemRec: (n_users, k) raw item ids, best first."""
+        self._check_fitted()
+        n_items = len(self.items_)
+        if not 1 <= k <= n_items:
+            raise ValueError(f"k must be in [1, {n_items}] (the catalogue), got {k}")
+        s = self.scores(users, at, unknown=unknown)
+        if exclude_seen:
+            s = np.where(self._seen(users, at), -np.inf, s)
+        return self.items_[np.argsort(-s, axis=1, kind="stable")[:, :k]]
+
+    def audience(self, items: Any, c: int, at: Any, *, users: Any = None) -> np.ndarray:
+        """UserRec: (n_items, c) raw user ids (among ``users``, default all known), best first."""
+        self._check_fitted()
+        users = self.users_ if users is None else np.atleast_1d(np.asarray(users))
+        if not 1 <= c <= len(users):
+            raise ValueError(f"c must be in [1, {len(users)}] (the candidate users), got {c}")
+        s = self.intensity(users, items, at)  # (n_users, n_items)
+        return users[np.argsort(-s, axis=0, kind="stable")[:c].T]
+
+    def _seen(self, users: Any, at: Any) -> np.ndarray:
+        u = self._dense(users, self.users_, "users", "cold")
+        t = self._at(at, len(u))
+        e, groups = self.events_, _by_user(self.events_)
+        seen = np.zeros((len(u), len(self.items_)), dtype=bool)
+        for r, (uu, tt) in enumerate(zip(u, t, strict=True)):
+            if uu >= 0:
+                g = groups[uu]
+                seen[r, e.item[g][e.time[g] < tt]] = True
+        return seen
+
+    # -- persistence --------------------------------------------------------------------------
+
+    def _get_state(self) -> dict[str, Any]:
+        e = self.events_
+        state = {
+            "user": torch.from_numpy(e.user),
+            "item": torch.from_numpy(e.item),
+            "time": torch.from_numpy(e.time),
+            "n": [e.n_users, e.n_items],
+            "users": self.users_.tolist(),
+            "items": self.items_.tolist(),
+            "horizon": self.horizon_,
+            "item_pop": torch.from_numpy(self.item_pop_),
+            "seq": self.seq_.state_dict() if self.seq_ is not None else None,
+        }
+        if hasattr(self, "hawkes_"):
+            state["hawkes"] = [self.hawkes_.mu_, *self.hawkes_.alpha_.tolist()]
+        return state
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        cfg = self.config
+        n_users, n_items = state["n"]
+        self.events_ = Events(
+            state["user"].numpy(), state["item"].numpy(), state["time"].numpy(), n_users, n_items
+        )
+        self.users_, self.items_ = np.asarray(state["users"]), np.asarray(state["items"])
+        self.horizon_, self.item_pop_ = state["horizon"], state["item_pop"].numpy()
+        self.seq_ = None
+        if state["seq"] is not None:
+            self.seq_ = _Sequence(n_items, cfg).to(self.device)
+            self.seq_.load_state_dict(state["seq"])
+            self.seq_.eval()
+        if "hawkes" in state:
+            self.hawkes_ = Hawkes(default_decays(cfg.n_decays), cfg.l2)
+            self.hawkes_.mu_ = state["hawkes"][0]
+            self.hawkes_.alpha_ = np.asarray(state["hawkes"][1:])
+
+
+def _by_user(e: Events) -> list[np.ndarray]:
+    """Indices of each user's events, in time order (cached on the Events object)."""
+    cached = getattr(e, "_groups", None)
+    if cached is None:
+        order = np.argsort(e.user, kind="stable")  # events are time-sorted: stays in time order
+        cuts = np.searchsorted(e.user[order], np.arange(1, e.n_users))
+        cached = np.split(order, cuts)
+        e._groups = cached
+    return cached

@@ -87,3 +87,18 @@ def test_download_is_checked_and_atomic(monkeypatch, tmp_path):
     with pytest.raises(FileNotFoundError, match="sha256"):
         _files.fetch(bad)
     assert sorted(p.name for p in path.parent.iterdir()) == ["src.bin"]  # nothing half-written
+
+
+def test_plain_download_is_kept_gzipped_and_checked_on_its_content(monkeypatch, tmp_path):
+    import gzip
+
+    src = tmp_path / "plain.txt"
+    src.write_bytes(b"1 2 3\n")
+    monkeypatch.delenv("REPRKIT_OFFLINE", raising=False)
+    monkeypatch.delenv("REPRKIT_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    f = _files.RemoteFile("x/plain.txt.gz", src.as_uri(), _files.sha256_of(src))
+    assert f.gzipped_copy
+    path = _files.fetch(f)
+    assert gzip.decompress(path.read_bytes()) == b"1 2 3\n"
+    assert _files.fetch(f) == path  # the cached copy passes the same check

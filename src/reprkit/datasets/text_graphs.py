@@ -18,10 +18,10 @@ from torch_geometric.utils import coalesce, remove_self_loops, to_undirected
 from reprkit.datasets._files import RemoteFile, fetch
 
 _CANE_URL = "https://github.com/thunlp/CANE/raw/a0e7e7802c3e0f9daf3c230ca6ba91e314f3a749/datasets/cora/{name}"
-_CANE_SHA = {
-    "data.txt": "d99b571a5ae064fd58417c9c3b90dd327f7a88616e20af1f09ea293060874347",
-    "graph.txt": "449e88d1050a4c900783aac5333afae3a205329eeac1359e0b8efc9a13c5676c",
-    "group.txt": "79a7b2ef2de9c43c6ccfa72caedbcdec6409d704bac80423f8bab174576b65c4",
+_CANE_SHA = {  # of the plain files CANE serves (kept gzip'd here)
+    "data.txt": "0b3f7748134974d3d261365f625e532ea889edf27560b28cd24f6d1f9c71fbb9",
+    "graph.txt": "b2202fda793a7ef9216aa55ce1b21f96985129ba009c5b49ec39a9f0abc18b23",
+    "group.txt": "77b948c2a5fd7ff8e8cddeeaa06f0c8789fbde1edfc3795d2c8a98f6f0e2a502",
 }
 
 

@@ -70,3 +70,21 @@ def test_hawkes_intensity_finds_the_active_users():
         m.fit(train, horizon=test.horizon, observed_until=until)
         lam = m.scores(test.users, at=test.start).sum(1)
         assert roc_auc_score(test.target.any(1), lam) > 0.6
+
+
+def test_match_offline_and_online(events):
+    m = RIM(sequence="pop", intensity="user_pop").fit(events, horizon=1.0)
+    users, items = np.arange(40), np.arange(len(m.items_))[:10]
+    for solver in ("dual", "greedy"):
+        a = m.match(users, items, 4.0, max_per_user=1, min_exposure_per_item=3, solver=solver)
+        assert a.shape == (40, 10) and a.sum(1).max() <= 1
+    a = m.match(users, items, 4.0, max_per_user=1, min_exposure_per_item=3)
+    g = m.match(users, items, 4.0, max_per_user=1, min_exposure_per_item=3, solver="greedy")
+    assert a.sum(0).min() >= g.sum(0).min() and a.sum(0).min() >= 2  # spreads exposure
+    v = m.fit_item_duals(users[:20], items, 4.0, max_per_user=1, min_exposure_per_item=1.5)
+    b = m.match(
+        users[20:], items, 4.0, max_per_user=1, min_exposure_per_item=0, online=True, item_duals=v
+    )
+    assert b.sum(1).tolist() == [1] * 20
+    with pytest.raises(ValueError, match="item_duals"):
+        m.match(users, items, 4.0, max_per_user=1, min_exposure_per_item=1, online=True)

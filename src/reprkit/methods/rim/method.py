@@ -22,6 +22,7 @@ from reprkit.core.seed import seeded
 from reprkit.datasets.interactions import Events, from_columns
 from reprkit.methods.rim.config import RIMConfig
 from reprkit.methods.rim.hawkes import Hawkes, _compensator, default_decays
+from reprkit.methods.rim.matching import dual_match, greedy_match, online_match
 
 CITATION = """@inproceedings{ma2022bridging,
   title={Bridging Recommendation and Marketing via Recurrent Intensity Modeling},
@@ -245,6 +246,45 @@ class RIM(BaseEstimator):
             raise ValueError(f"c must be in [1, {len(users)}] (the candidate users), got {c}")
         s = self.intensity(users, items, at)  # (n_users, n_items)
         return users[np.argsort(-s, axis=0, kind="stable")[:c].T]
+
+    def match(
+        self,
+        users: Any,
+        items: Any,
+        at: Any,
+        *,
+        max_per_user: int,
+        min_exposure_per_item: int,
+        online: bool = False,
+        item_duals: np.ndarray | None = None,
+        solver: str = "dual",
+    ) -> np.ndarray:
+        """(n_users, n_items) 0/1 matching that maximises the total intensity with at most
+        ``max_per_user`` items per user and at least ``min_exposure_per_item`` users per item.
+        Offline: ``solver`` "dual" (entropy-regularised dual, rounded greedily by π; each item
+        then gets at most ``min_exposure_per_item``) or "greedy" (on the scores).
+        ``online=True``: users arrive one by one and are thresholded with ``item_duals``
+        fitted beforehand on other (validation) users by :meth:`fit_item_duals`."""
+        s = self.intensity(users, items, at)
+        if online:
+            if item_duals is None:
+                raise ValueError("online matching needs item_duals (see fit_item_duals)")
+            return online_match(s, item_duals, max_per_user)
+        if solver == "greedy":
+            return greedy_match(s, max_per_user, min_exposure_per_item)
+        if solver != "dual":
+            raise ValueError(f"solver must be 'dual' or 'greedy', got {solver!r}")
+        # round the soft assignment by taking pairs in order of π (ties in s make π fractional)
+        pi = dual_match(s, max_per_user, min_exposure_per_item)[0]
+        return greedy_match(pi, max_per_user, min_exposure_per_item)
+
+    def fit_item_duals(
+        self, users: Any, items: Any, at: Any, *, max_per_user: int, min_exposure_per_item: float
+    ) -> np.ndarray:
+        """Item duals from the offline dual on these (validation) users; scale
+        ``min_exposure_per_item`` to their number."""
+        s = self.intensity(users, items, at)
+        return dual_match(s, max_per_user, min_exposure_per_item)[2]
 
     def _seen(self, users: Any, at: Any) -> np.ndarray:
         u = self._dense(users, self.users_, "users", "cold")

@@ -93,7 +93,7 @@ def synthetic_events(
     excite: float = 0.6,
     seed: int = 0,
 ) -> Events:
-    """Self-exciting users (Hawkes, one exponential kernel of time scale horizon / 10, base
+    """Self-exciting users (Hawkes, one exponential kernel of time scale horizon / 2, base
     rates log-normal) choosing items from a few taste clusters with popularity skew."""
     rng = np.random.default_rng(seed)
     n_clusters = 5
@@ -101,24 +101,32 @@ def synthetic_events(
     cluster = rng.integers(n_clusters, size=n_items)
     pop = rng.zipf(1.5, n_items).astype(np.float64)
     users, items, times = [], [], []
-    beta = 10.0 / horizon
     for u in range(n_users):
         mu = float(rng.lognormal(np.log(3 / span), 0.8))
-        t, exc = 0.0, 0.0
-        while True:
-            bound = mu + exc
-            w = rng.exponential(1 / bound)
-            t += w
-            exc *= np.exp(-beta * w)
-            if t >= span:
-                break
-            if rng.random() * bound <= mu + exc:
-                exc += excite * beta
-                w_items = pop * np.where(cluster == taste[u], 8.0, 1.0)
-                users.append(u)
-                items.append(int(rng.choice(n_items, p=w_items / w_items.sum())))
-                times.append(t)
+        t = hawkes_times(mu, excite, 2.0 / horizon, span, rng)
+        w_items = pop * np.where(cluster == taste[u], 8.0, 1.0)
+        users += [u] * len(t)
+        items += rng.choice(n_items, size=len(t), p=w_items / w_items.sum()).tolist()
+        times += t.tolist()
     return Events(np.array(users), np.array(items), np.array(times), n_users, n_items, "synthetic")
+
+
+def hawkes_times(
+    mu: float, alpha: float, beta: float, end: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Event times on [0, end) of a Hawkes process with one exponential kernel,
+    λ(t) = μ + α β Σ exp(-β (t - t_j)), by Ogata's thinning."""
+    t, events, excite = 0.0, [], 0.0  # excite: the kernel sum at time t
+    while True:
+        bound = mu + excite
+        w = rng.exponential(1 / bound)
+        t += w
+        excite *= np.exp(-beta * w)
+        if t >= end:
+            return np.asarray(events)
+        if rng.random() * bound <= mu + excite:
+            events.append(t)
+            excite += alpha * beta
 
 
 @dataclass

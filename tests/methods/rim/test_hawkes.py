@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from reprkit.methods.rim.hawkes import Hawkes, _compensator, _event_features, simulate
+from reprkit.datasets.interactions import hawkes_times as simulate
+from reprkit.methods.rim.hawkes import Hawkes, _compensator, _event_features
 
 
 def test_features_and_compensator_by_hand():

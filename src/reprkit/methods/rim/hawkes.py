@@ -89,20 +89,3 @@ class Hawkes:
         t = t[t < start]
         c = _compensator(t, start, start + horizon, self.decays)
         return float(self.mu_ * c[0] + self.alpha_ @ c[1:])
-
-
-def simulate(
-    mu: float, alpha: float, beta: float, end: float, rng: np.random.Generator
-) -> np.ndarray:
-    """One sequence of a 1-kernel Hawkes process on [0, end) by Ogata's thinning (for tests)."""
-    t, events, excite = 0.0, [], 0.0  # excite = α β Σ exp(-β (t - t_j)) at time t
-    while True:
-        bound = mu + excite
-        w = rng.exponential(1 / bound)
-        t += w
-        excite *= np.exp(-beta * w)
-        if t >= end:
-            return np.asarray(events)
-        if rng.random() * bound <= mu + excite:
-            events.append(t)
-            excite += alpha * beta

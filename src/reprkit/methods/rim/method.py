@@ -159,7 +159,10 @@ class RIM(BaseEstimator):
         pos = np.clip(pos, 0, len(known) - 1)
         found = known[pos] == ids
         if not found.all() and unknown == "error":
-            raise ValueError(f"unknown {what}: {ids[~found][:5].tolist()} (use unknown='cold')")
+            hint = (
+                " (or score them from an empty history: unknown='cold')" if what == "users" else ""
+            )
+            raise ValueError(f"unknown {what}: {ids[~found][:5].tolist()}{hint}")
         return np.where(found, pos, -1)
 
     def _at(self, at: Any, n: int) -> np.ndarray:

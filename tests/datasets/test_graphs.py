@@ -73,13 +73,18 @@ def test_validate_graph_errors(synthetic, make, match):
         validate_graph(make(synthetic))
 
 
-def test_download_is_checked_and_atomic(monkeypatch, tmp_path):
-    # a file:// URL exercises the real download path without any network
-    src = tmp_path / "src.bin"
-    src.write_bytes(b"payload")
+@pytest.fixture
+def download_cache(monkeypatch, tmp_path):
+    """Downloads allowed, no data root, an empty cache under tmp_path."""
     monkeypatch.delenv("REPRKIT_OFFLINE", raising=False)
     monkeypatch.delenv("REPRKIT_DATA", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+
+def test_download_is_checked_and_atomic(download_cache, tmp_path):
+    # a file:// URL exercises the real download path without any network
+    src = tmp_path / "src.bin"
+    src.write_bytes(b"payload")
     good = _files.RemoteFile("x/src.bin", src.as_uri(), _files.sha256_of(src))
     path = _files.fetch(good)
     assert path.read_bytes() == b"payload" and path.parent == tmp_path / "cache" / "reprkit" / "x"
@@ -89,14 +94,11 @@ def test_download_is_checked_and_atomic(monkeypatch, tmp_path):
     assert sorted(p.name for p in path.parent.iterdir()) == ["src.bin"]  # nothing half-written
 
 
-def test_plain_download_is_kept_gzipped_and_checked_on_its_content(monkeypatch, tmp_path):
+def test_plain_download_is_kept_gzipped_and_checked_on_its_content(download_cache, tmp_path):
     import gzip
 
     src = tmp_path / "plain.txt"
     src.write_bytes(b"1 2 3\n")
-    monkeypatch.delenv("REPRKIT_OFFLINE", raising=False)
-    monkeypatch.delenv("REPRKIT_DATA", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     f = _files.RemoteFile("x/plain.txt.gz", src.as_uri(), _files.sha256_of(src))
     assert f.gzipped_copy
     path = _files.fetch(f)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
 
 from reprkit.datasets._files import RemoteFile, fetch
 
@@ -100,12 +101,14 @@ class SeriesData:
         return np.where(obs.any(1), last, 0)
 
 
-def time_features(length: int, seasons: tuple[int, ...], start: int = 0) -> np.ndarray:
-    """(length, 2·len(seasons)) sine/cosine of the position within each seasonal period,
-    counted from the start of the series (M4 has no timestamps here, so positions stand in)."""
-    t = np.arange(start, start + length, dtype=np.float64)[:, None]
-    ang = 2 * np.pi * t / np.asarray(seasons, dtype=np.float64)[None, :]
-    return np.concatenate([np.sin(ang), np.cos(ang)], 1).astype(np.float32)
+def time_features(start: torch.Tensor, length: int, seasons: torch.Tensor) -> torch.Tensor:
+    """(B, length, 2·len(seasons)) sine/cosine of the position within each seasonal period for
+    windows starting at ``start`` (B,), positions counted from the start of the series (M4 has
+    no timestamps here, so positions stand in). The one definition the GAN and the forecaster
+    share."""
+    pos = (start[:, None] + torch.arange(length, device=start.device)).float()
+    ang = 2 * torch.pi * pos[:, :, None] / seasons.to(pos.device).float()
+    return torch.cat([torch.sin(ang), torch.cos(ang)], -1)
 
 
 def _read_m4(path) -> tuple[list[str], np.ndarray]:

@@ -79,9 +79,7 @@ class Forecaster:
         return x / scale, scale
 
     def _features(self, start: torch.Tensor, length: int) -> torch.Tensor:
-        base = torch.from_numpy(time_features(length + int(start.max()), self.seasons))
-        idx = start[:, None] + torch.arange(length)
-        return base[idx]
+        return time_features(start, length, torch.tensor(self.seasons))
 
     @torch.no_grad()
     def predict(self, context: np.ndarray, start: np.ndarray) -> np.ndarray:

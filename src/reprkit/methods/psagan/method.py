@@ -27,7 +27,7 @@ from torch import nn
 from reprkit.core.base import BaseEstimator
 from reprkit.core.progress import progress_bar
 from reprkit.core.seed import seeded
-from reprkit.datasets.timeseries import as_series_array
+from reprkit.datasets.timeseries import as_series_array, time_features
 from reprkit.methods.psagan.config import PSAGANConfig
 from reprkit.methods.psagan.nets import Discriminator, Generator, make_noise
 
@@ -59,11 +59,8 @@ class Conditioner(nn.Module):
     def forward(
         self, series: torch.Tensor, start: torch.Tensor, length: int, context: torch.Tensor | None
     ) -> torch.Tensor:
-        pos = (start[:, None] + torch.arange(length, device=start.device)).float()  # (B, L)
-        ang = 2 * torch.pi * pos[:, None, :] / self.seasons[None, :, None]  # (B, S, L)
         parts = [
-            torch.sin(ang),
-            torch.cos(ang),
+            time_features(start, length, self.seasons).transpose(1, 2),
             self.embed(series)[:, :, None].expand(-1, -1, length),
         ]
         if self.context is not None:

@@ -171,14 +171,19 @@ class RIM(BaseEstimator):
             raise ValueError("at must be finite timestamps")
         return t
 
+    def _history(self, user: int, at: float) -> np.ndarray:
+        """Indices (time order) of a dense user's events before ``at``; none for cold (-1)."""
+        if user < 0:
+            return np.zeros(0, dtype=np.int64)
+        idx = _by_user(self.events_)[user]
+        return idx[self.events_.time[idx] < at]
+
     def _user_intensity(self, users: np.ndarray, at: np.ndarray) -> np.ndarray:
         """Expected events of each (dense, -1 = cold) user in [at, at + horizon)."""
         cfg, e, h = self.config, self.events_, self.horizon_
-        groups = _by_user(e)
         out = np.zeros(len(users))
         for r, (u, t) in enumerate(zip(users, at, strict=True)):
-            times = e.time[groups[u]] if u >= 0 else np.zeros(0)
-            times = times[times < t] / h
+            times = e.time[self._history(u, t)] / h
             now = t / h
             if cfg.intensity == "constant":
                 out[r] = 1.0
@@ -200,12 +205,10 @@ class RIM(BaseEstimator):
         """p(y | x): (n, n_items) next-item probabilities given each user's history."""
         if self.seq_ is None:
             return np.tile(self.item_pop_, (len(users), 1))
-        e, n = self.events_, self.config.max_len
-        groups = _by_user(e)
+        n = self.config.max_len
         seqs = np.zeros((len(users), n), dtype=np.int64)
         for r, (u, t) in enumerate(zip(users, at, strict=True)):
-            items = e.item[groups[u]][e.time[groups[u]] < t] + 1 if u >= 0 else np.zeros(0, int)
-            seq = np.concatenate([[0], items])[-n:]
+            seq = np.concatenate([[0], self.events_.item[self._history(u, t)] + 1])[-n:]
             seqs[r, n - len(seq) :] = seq
         out = []
         for chunk in torch.from_numpy(seqs).split(512):
@@ -292,12 +295,9 @@ class RIM(BaseEstimator):
     def _seen(self, users: Any, at: Any) -> np.ndarray:
         u = self._dense(users, self.users_, "users", "cold")
         t = self._at(at, len(u))
-        e, groups = self.events_, _by_user(self.events_)
         seen = np.zeros((len(u), len(self.items_)), dtype=bool)
         for r, (uu, tt) in enumerate(zip(u, t, strict=True)):
-            if uu >= 0:
-                g = groups[uu]
-                seen[r, e.item[g][e.time[g] < tt]] = True
+            seen[r, self.events_.item[self._history(uu, tt)]] = True
         return seen
 
     # -- persistence --------------------------------------------------------------------------

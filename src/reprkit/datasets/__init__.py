@@ -65,3 +65,10 @@ for _name, _desc in {
     "synthetic_series": "generated seasonal + trend + noise series (datasets.timeseries)",
 }.items():
     register_dataset(DatasetSpec(_name, "time series", _desc))
+
+for _name, _desc in {
+    "ml100k": "MovieLens-100K: 100,000 timestamped ratings, 943 users, 1,682 movies (not packaged)",
+    "ml1m": "MovieLens-1M: 1,000,209 ratings, 6,040 users (download only, not staged here)",
+    "synthetic_events": "self-exciting users choosing items by taste cluster (datasets.interactions)",
+}.items():
+    register_dataset(DatasetSpec(_name, "interactions", _desc))

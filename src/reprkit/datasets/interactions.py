@@ -84,6 +84,20 @@ def load_ml1m() -> Events:
     return from_columns(arr[:, 0], arr[:, 1], arr[:, 3], "ml1m")
 
 
+EVENT_DATASETS = ("ml100k", "ml1m", "synthetic_events")
+
+
+def load_events(name: str) -> Events:
+    """A registered event collection by name (see ``EVENT_DATASETS``)."""
+    if name == "ml100k":
+        return load_ml100k()
+    if name == "ml1m":
+        return load_ml1m()
+    if name == "synthetic_events":
+        return synthetic_events(n_users=400, n_items=100, base_events=12.0, seed=0)
+    raise ValueError(f"dataset must be one of {list(EVENT_DATASETS)}, got {name!r}")
+
+
 def synthetic_events(
     n_users: int = 200,
     n_items: int = 100,
@@ -91,10 +105,11 @@ def synthetic_events(
     horizon: float = 1.0,
     span: float = 4.0,
     excite: float = 0.6,
+    base_events: float = 3.0,
     seed: int = 0,
 ) -> Events:
     """Self-exciting users (Hawkes, one exponential kernel of time scale horizon / 2, base
-    rates log-normal) choosing items from a few taste clusters with popularity skew."""
+    rates log-normal around ``base_events`` per user over the span) choosing items from a few taste clusters with popularity skew."""
     rng = np.random.default_rng(seed)
     n_clusters = 5
     taste = rng.integers(n_clusters, size=n_users)
@@ -102,7 +117,7 @@ def synthetic_events(
     pop = rng.zipf(1.5, n_items).astype(np.float64)
     users, items, times = [], [], []
     for u in range(n_users):
-        mu = float(rng.lognormal(np.log(3 / span), 0.8))
+        mu = float(rng.lognormal(np.log(base_events / span), 0.8))
         t = hawkes_times(mu, excite, 2.0 / horizon, span, rng)
         w_items = pop * np.where(cluster == taste[u], 8.0, 1.0)
         users += [u] * len(t)

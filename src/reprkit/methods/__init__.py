@@ -65,8 +65,10 @@ register_method(
         "(RIM, Ma et al., ICLR 2022)",
         status="in progress",
         estimator="reprkit.methods.rim.method:RIM",
+        experiment="reprkit.methods.rim.experiment",
+        datasets=("ml100k", "ml1m", "synthetic_events"),
         description="score users x items by intensity: recommend items, find an item's audience, "
-        "match under exposure constraints (no experiment yet)",
+        "match under exposure constraints (with Pop, EMA, Hawkes, ALS, BPR, RNN baselines)",
     )
 )
 

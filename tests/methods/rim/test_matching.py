@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from reprkit.methods.rim.matching import dual_match, greedy_match, lp_match, online_match
+from reprkit.methods.rim.matching import (
+    dual_match,
+    greedy_match,
+    lp_match,
+    online_match,
+    round_dual,
+)
 
 
 def test_greedy_by_hand():
@@ -11,6 +17,16 @@ def test_greedy_by_hand():
     # one item per user, one user per item: 0.9 (u0,i0), then 0.6 (u1,i1), then 0.4 (u2,i2)
     want = np.eye(3, dtype=bool)
     assert np.array_equal(greedy_match(s, 1, 1), want)
+
+
+def test_round_dual_by_hand():
+    # tied soft assignment: both users prefer item 0 equally; the target of 1 user per item
+    # must send one of them to item 1, then each fills its second slot by π
+    pi = np.array([[0.9, 0.5, 0.1], [0.9, 0.5, 0.2]])
+    a = round_dual(pi, 2, 1)
+    assert a.sum(1).tolist() == [2, 2] and a.sum(0).min() >= 1
+    assert a.tolist() == [[True, True, False], [True, False, True]]
+    assert round_dual(pi, 1, 0).tolist() == [[True, False, False], [True, False, False]]
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -5,7 +5,8 @@
 * :func:`greedy_match`: pairs by descending score, taken while both sides have room.
 * :func:`dual_match`: the entropy-regularised dual. ``π_ij = σ((s_ij − u_i + v_j) / ε)`` with
   ``u >= 0`` (user capacity) and ``v >= 0`` (item exposure) found by alternating vectorised
-  bisections; ``ε`` is annealed from ``eps_start`` to ``eps_end`` (relative to the score range).
+  safeguarded Newton solves; ``ε`` is annealed from ``eps_start`` to ``eps_end`` (relative to the score range).
+* :func:`round_dual`: a 0/1 assignment from the soft one (exposure targets first).
 * :func:`online_match`: item duals ``v`` fitted on validation users, then each arriving user
   alone takes its top items by ``s + v`` (at most ``max_per_user``, only those above 0 after its
   own dual).
@@ -56,23 +57,46 @@ def greedy_match(scores, max_per_user: int, min_exposure_per_item: int) -> np.nd
 
 
 def _dual(
-    base: np.ndarray, target: np.ndarray, eps: float, axis: int, sign: int, hi: float, iters: int
+    base: np.ndarray,
+    target: np.ndarray,
+    eps: float,
+    axis: int,
+    sign: int,
+    hi: float,
+    x0: np.ndarray,
+    iters: int,
+    tol: float,
 ) -> np.ndarray:
     """Per row (axis=1) or column (axis=0): x >= 0 with Σ σ((base + sign·x) / ε) = target, or 0
-    where x = 0 already satisfies the constraint (sign -1: a cap, sign +1: a minimum)."""
+    where x = 0 already satisfies the constraint (sign -1: a cap, sign +1: a minimum).
+    Safeguarded Newton from ``x0`` (the previous solution): a step that leaves the bracket
+    known to hold the root is replaced by bisection; stops when every count is within ``tol``."""
 
-    def count(x: np.ndarray) -> np.ndarray:
-        shift = x[:, None] if axis == 1 else x[None, :]
-        return expit((base + sign * shift) / eps).sum(axis)
+    def count(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # σ(z) = (1 + tanh(z / 2)) / 2 in float32: several times faster than expit in float64
+        shift = (x[:, None] if axis == 1 else x[None, :]).astype(np.float32)
+        t = np.tanh((base + sign * shift) * np.float32(0.5 / eps))
+        n = base.shape[axis]
+        count = 0.5 * (n + t.sum(axis, dtype=np.float64))
+        slope = 0.25 * (n - (t * t).sum(axis, dtype=np.float64)) * sign / eps
+        return count, slope
 
-    zero = np.zeros_like(target)
-    active = sign * (count(zero) - target) < 0  # cap exceeded, or minimum not reached
-    lo, up = zero, np.full_like(target, hi)
+    lo, up = np.zeros_like(target), np.full_like(target, hi)
+    f0 = count(lo)[0] - target
+    active = sign * f0 < 0  # cap exceeded, or minimum not reached
+    x = np.where(active, np.clip(x0, 0, hi), 0.0)
     for _ in range(iters):
-        mid = (lo + up) / 2
-        short = sign * (count(mid) - target) < 0  # x must grow
-        lo, up = np.where(short, mid, lo), np.where(short, up, mid)
-    return np.where(active, (lo + up) / 2, 0.0)
+        f, df = count(x)
+        f -= target
+        if np.all(~active | (np.abs(f) <= tol)):
+            break
+        short = sign * f < 0  # x must grow
+        lo, up = np.where(short, x, lo), np.where(short, up, x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = x - f / df
+        ok = np.isfinite(step) & (step > lo) & (step < up)
+        x = np.where(active, np.where(ok, step, (lo + up) / 2), 0.0)
+    return x
 
 
 def dual_match(
@@ -84,22 +108,45 @@ def dual_match(
     eps_end: float = 1e-4,
     anneal_steps: int = 8,
     sweeps: int = 5,
-    iters: int = 40,
+    max_sweeps: int = 20,
+    iters: int = 50,
+    tol: float = 1e-3,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(π, u, v): the soft assignment and the user and item duals at the final ε."""
+    """(π, u, v): the soft assignment and the user and item duals at the final ε.
+    ``sweeps`` alternations per ε, then at the last ε up to ``max_sweeps`` until the user
+    caps hold again after the item update (within ``10 · tol``)."""
     s = _check(scores, max_per_user, min_exposure_per_item)
     n_users, n_items = s.shape
     span = float(s.max() - s.min()) or 1.0
     u, v = np.zeros(n_users), np.zeros(n_items)
     k = np.full(n_users, float(max_per_user))
     c = np.full(n_items, float(min_exposure_per_item))
-    for eps in span * np.geomspace(eps_start, eps_end, anneal_steps):
+    s32 = s.astype(np.float32)
+    schedule = span * np.geomspace(eps_start, eps_end, anneal_steps)
+    for step, eps in enumerate(schedule):
         hi = 3 * span + 50 * eps  # bounds both duals: |v| <= span, u <= span + max v
-        for _ in range(sweeps):
-            u = _dual(s + v[None, :], k, eps, axis=1, sign=-1, hi=hi, iters=iters)
-            v = _dual(s - u[:, None], c, eps, axis=0, sign=1, hi=hi, iters=iters)
-    pi = expit((s - u[:, None] + v[None, :]) / (span * eps_end))
+        last = step == len(schedule) - 1
+        for _ in range(max_sweeps if last else sweeps):
+            u = _dual(s32 + v[None, :].astype(np.float32), k, eps, 1, -1, hi, u, iters, tol)
+            v = _dual(s32 - u[:, None].astype(np.float32), c, eps, 0, 1, hi, v, iters, tol)
+            pi = expit((s - u[:, None] + v[None, :]) / eps)
+            if last and (pi.sum(1) - k).max() <= 10 * tol:  # the users' caps still hold
+                break
     return pi, u, v
+
+
+def round_dual(pi: np.ndarray, max_per_user: int, min_exposure_per_item: float) -> np.ndarray:
+    """0/1 assignment from a soft one: pairs in descending π while the user has room and the
+    item is below its exposure target (ties in the scores leave π fractional, so this keeps the
+    targets where the scores alone would not), then each user's remaining room goes to its
+    largest π."""
+    a = greedy_match(pi, max_per_user, int(min_exposure_per_item))
+    room = max_per_user - a.sum(1)
+    rest = np.argsort(-np.where(a, -np.inf, pi), axis=1, kind="stable")
+    take = np.arange(pi.shape[1])[None, :] < room[:, None]
+    rows = np.repeat(np.arange(pi.shape[0]), pi.shape[1]).reshape(pi.shape)
+    a[rows[take], rest[take]] = True
+    return a
 
 
 def online_match(scores, item_duals: np.ndarray, max_per_user: int) -> np.ndarray:

@@ -20,9 +20,9 @@ from reprkit.core.base import BaseEstimator
 from reprkit.core.progress import progress_bar
 from reprkit.core.seed import seeded
 from reprkit.datasets.interactions import Events, from_columns
-from reprkit.methods.rim.config import RIMConfig
+from reprkit.methods.rim.config import INTENSITIES, RIMConfig
 from reprkit.methods.rim.hawkes import Hawkes, _compensator, default_decays
-from reprkit.methods.rim.matching import dual_match, greedy_match, online_match
+from reprkit.methods.rim.matching import dual_match, greedy_match, online_match, round_dual
 
 CITATION = """@inproceedings{ma2022bridging,
   title={Bridging Recommendation and Marketing via Recurrent Intensity Modeling},
@@ -178,23 +178,27 @@ class RIM(BaseEstimator):
         idx = _by_user(self.events_)[user]
         return idx[self.events_.time[idx] < at]
 
-    def _user_intensity(self, users: np.ndarray, at: np.ndarray) -> np.ndarray:
+    def _user_intensity(self, users: np.ndarray, at: np.ndarray, kind: str) -> np.ndarray:
         """Expected events of each (dense, -1 = cold) user in [at, at + horizon)."""
         cfg, e, h = self.config, self.events_, self.horizon_
+        if kind not in INTENSITIES:
+            raise ValueError(f"kind must be one of {list(INTENSITIES)}, got {kind!r}")
+        if kind.startswith("hawkes") and not hasattr(self, "hawkes_"):
+            raise ValueError(f"kind {kind!r} needs a RIM fitted with a Hawkes intensity")
         out = np.zeros(len(users))
         for r, (u, t) in enumerate(zip(users, at, strict=True)):
             times = e.time[self._history(u, t)] / h
             now = t / h
-            if cfg.intensity == "constant":
+            if kind == "constant":
                 out[r] = 1.0
-            elif cfg.intensity == "ema":
+            elif kind == "ema":
                 out[r] = np.exp(-np.log(2) * (now - times) / cfg.ema_half_life).sum()
-            elif cfg.intensity == "user_pop":
+            elif kind == "user_pop":
                 out[r] = (len(times) + 1) / (now - times[0] + 1 if len(times) else 1.0)
             else:
                 c = _compensator(times, now, now + 1.0, self.hawkes_.decays)
                 mu = self.hawkes_.mu_
-                if cfg.intensity == "hawkes_poisson" and len(times):
+                if kind == "hawkes_poisson" and len(times):
                     # the user's own rate, shrunk to the population's by one horizon of prior
                     mu = (len(times) + mu) / (now - times[0] + 1.0)
                 out[r] = mu * c[0] + self.hawkes_.alpha_ @ c[1:]
@@ -215,16 +219,33 @@ class RIM(BaseEstimator):
             out.append(torch.softmax(self.seq_(chunk.to(self.device))[:, -1], -1).cpu())
         return torch.cat(out).numpy()
 
-    def scores(self, users: Any, at: Any, *, unknown: str = "cold") -> np.ndarray:
-        """(n_users, n_items) intensities λ(x) · p(y | x) at time ``at`` (one timestamp or one
-        per user), for all items in ``items_`` order. ``unknown="cold"`` scores unseen users
-        from an empty history; ``"error"`` refuses them."""
+    def _users_at(self, users: Any, at: Any, unknown: str) -> tuple[np.ndarray, np.ndarray]:
         self._check_fitted()
         if unknown not in ("cold", "error"):
             raise ValueError(f"unknown must be 'cold' or 'error', got {unknown!r}")
         u = self._dense(users, self.users_, "users", unknown)
-        t = self._at(at, len(u))
-        return self._user_intensity(u, t)[:, None] * self._item_probs(u, t)
+        return u, self._at(at, len(u))
+
+    def scores(self, users: Any, at: Any, *, unknown: str = "cold") -> np.ndarray:
+        """(n_users, n_items) intensities λ(x) · p(y | x) at time ``at`` (one timestamp or one
+        per user), for all items in ``items_`` order. ``unknown="cold"`` scores unseen users
+        from an empty history; ``"error"`` refuses them."""
+        u, t = self._users_at(users, at, unknown)
+        return self._user_intensity(u, t, self.config.intensity)[:, None] * self._item_probs(u, t)
+
+    def user_intensity(
+        self, users: Any, at: Any, *, kind: str | None = None, unknown: str = "cold"
+    ) -> np.ndarray:
+        """λ(x): each user's expected number of events in [at, at + horizon). ``kind``: another
+        intensity than the configured one (the Hawkes kinds need a Hawkes fit), e.g. to compare
+        intensities over one fitted sequence model."""
+        u, t = self._users_at(users, at, unknown)
+        return self._user_intensity(u, t, kind or self.config.intensity)
+
+    def item_probs(self, users: Any, at: Any, *, unknown: str = "cold") -> np.ndarray:
+        """p(y | x): (n_users, n_items) next-item probabilities given each user's history."""
+        u, t = self._users_at(users, at, unknown)
+        return self._item_probs(u, t)
 
     def intensity(self, users: Any, items: Any, at: Any, *, unknown: str = "cold") -> np.ndarray:
         """(n_users, n_items) intensities for the given items."""
@@ -241,7 +262,7 @@ class RIM(BaseEstimator):
             raise ValueError(f"k must be in [1, {n_items}] (the catalogue), got {k}")
         s = self.scores(users, at, unknown=unknown)
         if exclude_seen:
-            s = np.where(self._seen(users, at), -np.inf, s)
+            s = np.where(self.seen(users, at), -np.inf, s)
         return self.items_[np.argsort(-s, axis=1, kind="stable")[:, :k]]
 
     def audience(self, items: Any, c: int, at: Any, *, users: Any = None) -> np.ndarray:
@@ -267,10 +288,12 @@ class RIM(BaseEstimator):
     ) -> np.ndarray:
         """(n_users, n_items) 0/1 matching that maximises the total intensity with at most
         ``max_per_user`` items per user and at least ``min_exposure_per_item`` users per item.
-        Offline: ``solver`` "dual" (entropy-regularised dual, rounded greedily by π; each item
-        then gets at most ``min_exposure_per_item``) or "greedy" (on the scores).
-        ``online=True``: users arrive one by one and are thresholded with ``item_duals``
-        fitted beforehand on other (validation) users by :meth:`fit_item_duals`."""
+        Offline: ``solver`` "dual" (the entropy-regularised dual on these users, rounded by
+        :func:`~reprkit.methods.rim.matching.round_dual`: exposure targets first, then every
+        user fills its ``max_per_user``) or "greedy" (pairs by score, item capacity
+        ``min_exposure_per_item``, as the paper's greedy baseline)
+        ``online=True``: users arrive one by one and take their best items by score + the
+        ``item_duals`` fitted beforehand on other (validation) users by :meth:`fit_item_duals`."""
         s = self.intensity(users, items, at)
         if online:
             if item_duals is None:
@@ -280,9 +303,8 @@ class RIM(BaseEstimator):
             return greedy_match(s, max_per_user, min_exposure_per_item)
         if solver != "dual":
             raise ValueError(f"solver must be 'dual' or 'greedy', got {solver!r}")
-        # round the soft assignment by taking pairs in order of π (ties in s make π fractional)
         pi = dual_match(s, max_per_user, min_exposure_per_item)[0]
-        return greedy_match(pi, max_per_user, min_exposure_per_item)
+        return round_dual(pi, max_per_user, min_exposure_per_item)
 
     def fit_item_duals(
         self, users: Any, items: Any, at: Any, *, max_per_user: int, min_exposure_per_item: float
@@ -292,9 +314,9 @@ class RIM(BaseEstimator):
         s = self.intensity(users, items, at)
         return dual_match(s, max_per_user, min_exposure_per_item)[2]
 
-    def _seen(self, users: Any, at: Any) -> np.ndarray:
-        u = self._dense(users, self.users_, "users", "cold")
-        t = self._at(at, len(u))
+    def seen(self, users: Any, at: Any) -> np.ndarray:
+        """(n_users, n_items) bool: the pairs in each user's history before ``at``."""
+        u, t = self._users_at(users, at, "cold")
         seen = np.zeros((len(u), len(self.items_)), dtype=bool)
         for r, (uu, tt) in enumerate(zip(u, t, strict=True)):
             seen[r, self.events_.item[self._history(uu, tt)]] = True

@@ -63,7 +63,7 @@ register_method(
         name="rim",
         paper="Bridging Recommendation and Marketing via Recurrent Intensity Modeling "
         "(RIM, Ma et al., ICLR 2022)",
-        status="in progress",
+        status="works",
         estimator="reprkit.methods.rim.method:RIM",
         experiment="reprkit.methods.rim.experiment",
         datasets=("ml100k", "ml1m", "synthetic_events"),

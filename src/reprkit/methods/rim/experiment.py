@@ -214,16 +214,16 @@ def _score_all(train, test: RIMSplit, val: RIMSplit, cfg, seed, dev, progress):
         )
     base = fitted["pop"]  # sequence-free: its intensities are shared by all rows
 
-    def product(name: str, split: RIMSplit, lam: dict[str, np.ndarray]) -> np.ndarray:
+    def product(name: str, split: RIMSplit, cache: dict[str, np.ndarray]) -> np.ndarray:
+        """λ(x) · p(y|x) of a row; ``cache`` keeps each factor of the split once."""
         seq, kind = PRODUCTS[name]
-        if kind not in lam:
-            lam[kind] = base.user_intensity(split.users, split.start, kind=kind)
-        if seq not in probs.setdefault(id(split), {}):
-            probs[id(split)][seq] = fitted[seq].item_probs(split.users, split.start)
-        return lam[kind][:, None] * probs[id(split)][seq]
+        if kind not in cache:
+            cache[kind] = base.user_intensity(split.users, split.start, kind=kind)
+        if seq not in cache:
+            cache[seq] = fitted[seq].item_probs(split.users, split.start)
+        return cache[kind][:, None] * cache[seq]
 
-    probs: dict[int, dict[str, np.ndarray]] = {}
-    lam: dict[str, np.ndarray] = {}
+    cache: dict[str, np.ndarray] = {}
     scores: dict[str, np.ndarray] = {}
     for name in cfg.models:
         if name == "random":
@@ -242,7 +242,7 @@ def _score_all(train, test: RIMSplit, val: RIMSplit, cfg, seed, dev, progress):
             except ImportError as err:
                 log.warning("%s skipped: %s", name, err)
         else:
-            scores[name] = product(name, test, lam)
+            scores[name] = product(name, test, cache)
     seen = base.seen(test.users, test.start)
     v_scores = np.where(base.seen(val.users, val.start), 0.0, product(cfg.match_model, val, {}))
     return scores, seen, v_scores

@@ -49,7 +49,7 @@ register_method(
         name="psagan",
         paper="PSA-GAN: Progressive Self Attention GANs for Synthetic Time Series "
         "(Jeha et al., ICLR 2022)",
-        status="in progress",
+        status="works",
         estimator="reprkit.methods.psagan.method:PSAGAN",
         experiment="reprkit.methods.psagan.experiment",
         datasets=("m4_hourly", "etth1", "exchange_rate", "synthetic_series"),

@@ -36,8 +36,8 @@ def implicit_scores(
     )
     m.data[:] = 1.0  # repeated pairs count once
     cls = AlternatingLeastSquares if kind == "als" else BayesianPersonalizedRanking
-    model = cls(factors=factors, iterations=iterations, random_state=seed)
     with threadpool_limits(1, "blas"):  # implicit parallelises itself; BLAS threads fight it
+        model = cls(factors=factors, iterations=iterations, random_state=seed)
         model.fit(m, show_progress=False)
     uf, itf = np.asarray(model.user_factors), np.asarray(model.item_factors)
     return uf[np.asarray(users)] @ itf.T

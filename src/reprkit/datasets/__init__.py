@@ -72,3 +72,15 @@ for _name, _desc in {
     "synthetic_events": "self-exciting users choosing items by taste cluster (datasets.interactions)",
 }.items():
     register_dataset(DatasetSpec(_name, "interactions", _desc))
+
+for _name, _desc in {
+    "sts12": "STS 2012 test (5 subsets, 3,108 pairs; gold 0-5 for evaluation only)",
+    "sts13": "STS 2013 test without SMT (not redistributable): 1,500 pairs",
+    "sts14": "STS 2014 test (6 subsets, 3,750 pairs)",
+    "sts15": "STS 2015 test (5 subsets, 3,000 pairs)",
+    "sts16": "STS 2016 test (5 subsets, 1,186 scored pairs)",
+    "stsb": "STS Benchmark train / dev / test (5,749 / 1,500 / 1,379 pairs)",
+    "sickr": "SICK relatedness train / trial / test (4,439 / 495 / 4,906 pairs)",
+    "synthetic_pairs": "templated sentences and edited copies (datasets.text)",
+}.items():
+    register_dataset(DatasetSpec(_name, "sentence pairs", _desc))

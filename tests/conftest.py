@@ -40,18 +40,24 @@ def text_graph():
 @pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory, text_graph):
     """A tiny random BERT with a word-level vocabulary of the synthetic texts (no download)."""
-    transformers = pytest.importorskip("transformers")
+    pytest.importorskip("transformers")
     _, texts = text_graph
-    d = tmp_path_factory.mktemp("tiny_bert")
-    words = sorted({w for t in texts for w in t.split()})
+    return make_tiny_bert(tmp_path_factory.mktemp("tiny_bert"), texts, hidden=32, layers=2)
+
+
+def make_tiny_bert(d: Path, texts: list[str], *, hidden: int = 16, layers: int = 1) -> str:
+    """Write a random BERT whose word-level vocabulary covers ``texts`` into ``d``."""
+    import transformers
+
+    words = sorted({w.strip(".,").lower() for t in texts for w in t.split()})
     (d / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]))
     transformers.BertTokenizerFast(vocab_file=str(d / "vocab.txt")).save_pretrained(d)
     cfg = transformers.BertConfig(
         vocab_size=5 + len(words),
-        hidden_size=32,
-        num_hidden_layers=2,
+        hidden_size=hidden,
+        num_hidden_layers=layers,
         num_attention_heads=2,
-        intermediate_size=64,
+        intermediate_size=2 * hidden,
         max_position_embeddings=64,
     )
     transformers.BertModel(cfg).save_pretrained(d)

@@ -77,6 +77,24 @@ def _rim_case():
     return small, (e,), {"horizon": 1.0}, predict
 
 
+def _transencoder_case():
+    import tempfile
+    from pathlib import Path
+
+    from reprkit.datasets.text import synthetic_pairs
+    from tests.conftest import make_tiny_bert
+
+    pytest.importorskip("transformers")
+    d = synthetic_pairs(24, seed=2)
+    path = make_tiny_bert(Path(tempfile.mkdtemp(prefix="tiny_te_")), d.a + d.b)
+    small = {"base_model": path, "cycles": 1, "cross_steps": 3, "bi_steps": 3, "batch_size": 8}
+
+    def predict(m):
+        return torch.from_numpy(m.score(d.pairs()[:4]))
+
+    return small, (d.pairs(),), {}, predict
+
+
 # method name -> (small config overrides, fit args, fit kwargs, a prediction function)
 CASES = {
     "coldbrew": _coldbrew_case,
@@ -84,6 +102,7 @@ CASES = {
     "grda": _grda_case,
     "psagan": _psagan_case,
     "rim": _rim_case,
+    "transencoder": _transencoder_case,
 }
 IMPLEMENTED = [m for m, s in registry.methods().items() if s.estimator is not None]
 

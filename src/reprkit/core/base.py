@@ -77,8 +77,15 @@ class BaseEstimator:
         with atomic_dir(path) as tmp:
             atomic_write_json(tmp / "config.json", config_to_dict(self.config))
             torch.save(self._get_state(), tmp / "state.pt")
+            self._save_files(tmp)
             atomic_write_json(tmp / "meta.json", _versions() | {"class": type(self).__name__})
         return path
+
+    def _save_files(self, folder: Path) -> None:
+        """Extra files beside ``state.pt`` (e.g. models in another library's format)."""
+
+    def _load_files(self, folder: Path) -> None:
+        """Read what ``_save_files`` wrote (after ``_set_state``)."""
 
     @classmethod
     def load(cls, path: str | Path, *, device: str | torch.device = "auto") -> BaseEstimator:
@@ -96,6 +103,7 @@ class BaseEstimator:
         obj = cls(cfg, device=device)
         state = torch.load(path / "state.pt", map_location=obj.device, weights_only=True)
         obj._set_state(state)
+        obj._load_files(path)
         obj.fitted_ = True
         return obj
 

@@ -72,8 +72,19 @@ register_method(
     )
 )
 
+register_method(
+    MethodSpec(
+        name="transencoder",
+        paper="Trans-Encoder: Unsupervised sentence-pair modelling through self- and "
+        "mutual-distillations (Liu et al., ICLR 2022)",
+        status="in progress",
+        estimator="reprkit.methods.transencoder.method:TransEncoder",
+        description="label sentence pairs without gold labels: bi/cross self-distillation "
+        "(estimator only; no experiment yet)",
+    )
+)
+
 _PLANNED = [
-    ("transencoder", "Trans-Encoder: unsupervised sentence-pair modelling (Liu et al., ICLR 2022)"),
     ("deepaa", "Deep AutoAugment (Zheng et al., ICLR 2022)"),
     ("diva", "DIVA: the dataset derivative (Dukler et al., ICLR 2022)"),
     ("indomain", "In-domain generalization benchmark (Schott et al., ICLR 2022)"),

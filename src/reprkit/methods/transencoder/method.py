@@ -1,0 +1,337 @@
+"""Trans-Encoder (Liu et al., ICLR 2022): unsupervised sentence-pair models by alternating
+bi-encoder and cross-encoder self-distillation, optionally mutual between several students.
+
+Each cycle: the bi-encoder's cosine scores label the unlabelled pairs; a cross-encoder, fresh
+from the base model, learns them (both pair orders, BCE with logits on the soft labels); its
+sigmoid scores relabel the pairs; a bi-encoder, fresh from the starting checkpoint, learns them
+(MSE between cosine and label). With ``mutual`` poolings, every student (bi and cross) is
+trained and the labels handed over are the mean of the students' scores. A labelled dev set, if
+given, only chooses the best cycle; a later cycle never replaces a better earlier model.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as nnf
+from scipy.stats import spearmanr
+from torch import nn
+
+from reprkit.core.base import BaseEstimator
+from reprkit.core.progress import progress_bar
+from reprkit.core.seed import seeded
+from reprkit.methods.giant.encoders import check_model_dir, default_model_path
+from reprkit.methods.transencoder.config import TransEncoderConfig
+
+CITATION = """@inproceedings{liu2022transencoder,
+  title={Trans-Encoder: Unsupervised sentence-pair modelling through self- and mutual-distillations},
+  author={Liu, Fangyu and Jiao, Yunlong and Massiah, Jordan and Yilmaz, Emine and Havrylov, Serhii},
+  booktitle={International Conference on Learning Representations},
+  year={2022}
+}"""
+
+
+def check_pairs(pairs: Any, what: str = "pairs") -> list[tuple[str, str]]:
+    """A non-empty list of (str, str) with text on both sides."""
+    try:
+        out = [(a, b) for a, b in pairs]
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{what} must be a list of (sentence_a, sentence_b) pairs") from err
+    if not out:
+        raise ValueError(f"{what} must not be empty")
+    for i, (a, b) in enumerate(out):
+        if not isinstance(a, str) or not isinstance(b, str):
+            raise ValueError(f"{what}[{i}] must hold two strings, got {type(a).__name__}, "
+                             f"{type(b).__name__}")  # fmt: skip
+        if not a.strip() or not b.strip():
+            raise ValueError(f"{what}[{i}] has an empty sentence")
+    return out
+
+
+class _Bi(nn.Module):
+    """A transformer with mean or [CLS] pooling; ``forward`` gives unit-length embeddings."""
+
+    def __init__(self, path: Path, pooling: str) -> None:
+        super().__init__()
+        from transformers import AutoModel
+
+        self.model = AutoModel.from_pretrained(path, local_files_only=True)
+        self.pooling = pooling
+
+    def forward(self, enc: dict[str, torch.Tensor]) -> torch.Tensor:
+        states = self.model(**enc).last_hidden_state
+        if self.pooling == "cls":
+            z = states[:, 0]
+        else:
+            m = enc["attention_mask"].unsqueeze(-1).to(states.dtype)
+            z = (states * m).sum(1) / m.sum(1).clamp_min(1.0)
+        return nnf.normalize(z, dim=-1)
+
+
+class TransEncoder(BaseEstimator):
+    """Label sentence pairs without gold labels; ``score`` (cross), ``similarity`` / ``encode``
+    (bi). ``save`` writes ``bi/`` (loads with ``sentence_transformers.SentenceTransformer``) and
+    ``cross/`` (loads with ``sentence_transformers.CrossEncoder``)."""
+
+    name = "transencoder"
+    config_cls = TransEncoderConfig
+
+    # -- set-up -------------------------------------------------------------------------------
+
+    def _base(self) -> Path:
+        return check_model_dir(self.config.base_model or default_model_path())
+
+    def _tokenizer(self, path: Path):
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(path, local_files_only=True)
+
+    def _tok(self, a: Sequence[str], b: Sequence[str] | None = None) -> dict[str, torch.Tensor]:
+        enc = self.tok_(
+            list(a),
+            None if b is None else list(b),
+            truncation=True,
+            max_length=self.config.max_length,
+            padding=True,
+            return_tensors="pt",
+        )
+        return {k: v.to(self.device) for k, v in enc.items()}
+
+    def _new_cross(self, seed: int) -> nn.Module:
+        from transformers import AutoModelForSequenceClassification
+
+        with seeded(seed):  # the fresh classification head
+            return AutoModelForSequenceClassification.from_pretrained(
+                self._base(), num_labels=1, local_files_only=True
+            ).to(self.device)
+
+    # -- scoring ------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def _bi_scores(self, bi: _Bi, pairs: list[tuple[str, str]], bs: int = 128) -> np.ndarray:
+        bi.eval()
+        out = []
+        for i in range(0, len(pairs), bs):
+            a, b = zip(*pairs[i : i + bs], strict=True)
+            out.append((bi(self._tok(a)) * bi(self._tok(b))).sum(-1).cpu())
+        return torch.cat(out).numpy()
+
+    @torch.no_grad()
+    def _cross_scores(self, cross: nn.Module, pairs: list[tuple[str, str]], bs: int = 64):
+        """Sigmoid scores, the mean over both pair orders."""
+        cross.eval()
+        out = []
+        for i in range(0, len(pairs), bs):
+            a, b = zip(*pairs[i : i + bs], strict=True)
+            s = torch.sigmoid(cross(**self._tok(a, b)).logits[:, 0])
+            s = s + torch.sigmoid(cross(**self._tok(b, a)).logits[:, 0])
+            out.append((s / 2).cpu())
+        return torch.cat(out).numpy()
+
+    def score(self, pairs: Any) -> np.ndarray:
+        """Cross-encoder scores in [0, 1] of sentence pairs."""
+        self._check_fitted()
+        return self._cross_scores(self.cross_, check_pairs(pairs))
+
+    def similarity(self, pairs: Any) -> np.ndarray:
+        """Bi-encoder cosine similarities of sentence pairs."""
+        self._check_fitted()
+        return self._bi_scores(self.bi_, check_pairs(pairs))
+
+    @torch.no_grad()
+    def encode(self, sentences: Sequence[str], batch_size: int = 128) -> np.ndarray:
+        """(n, d) unit-length bi-encoder embeddings."""
+        self._check_fitted()
+        check_pairs([(s, s) for s in sentences], "sentences")
+        self.bi_.eval()
+        chunks = [
+            self.bi_(self._tok(sentences[i : i + batch_size])).cpu()
+            for i in range(0, len(sentences), batch_size)
+        ]
+        return torch.cat(chunks).numpy()
+
+    # -- training -----------------------------------------------------------------------------
+
+    def _batches(self, n: int, steps: int, seed: int):
+        """``steps`` index batches, passes over a fresh permutation each time."""
+        gen = torch.Generator().manual_seed(seed)
+        bs = self.config.batch_size
+        order = torch.randperm(n, generator=gen)
+        pos = 0
+        for _ in range(steps):
+            if pos + bs > n and pos > 0:
+                order, pos = torch.randperm(n, generator=gen), 0
+            yield order[pos : pos + bs].numpy()
+            pos += bs
+
+    def _train_cross(self, pairs, labels: np.ndarray, seed: int, desc: str) -> nn.Module:
+        cfg = self.config
+        cross = self._new_cross(seed)
+        opt = torch.optim.AdamW(cross.parameters(), lr=cfg.lr_cross)
+        y = torch.as_tensor(np.clip(labels, 0, 1), dtype=torch.float32, device=self.device)
+        cross.train()
+        with seeded(seed):
+            steps = self._batches(len(pairs), cfg.cross_steps, seed)
+            for idx in progress_bar(
+                steps, total=cfg.cross_steps, desc=desc, progress=self.progress
+            ):
+                a = [pairs[i][0] for i in idx]
+                b = [pairs[i][1] for i in idx]
+                logits = cross(**self._tok(a + b, b + a)).logits[:, 0]  # both orders
+                loss = nnf.binary_cross_entropy_with_logits(logits, y[idx].repeat(2))
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+        return cross.eval()
+
+    def _train_bi(self, start: _Bi, pairs, labels: np.ndarray, seed: int, desc: str) -> _Bi:
+        cfg = self.config
+        bi = copy.deepcopy(start)  # fresh from the starting checkpoint every cycle
+        opt = torch.optim.AdamW(bi.parameters(), lr=cfg.lr_bi)
+        y = torch.as_tensor(labels, dtype=torch.float32, device=self.device)
+        bi.train()
+        with seeded(seed):
+            steps = self._batches(len(pairs), cfg.bi_steps, seed)
+            for idx in progress_bar(steps, total=cfg.bi_steps, desc=desc, progress=self.progress):
+                a = bi(self._tok([pairs[i][0] for i in idx]))
+                b = bi(self._tok([pairs[i][1] for i in idx]))
+                loss = nnf.mse_loss((a * b).sum(-1), y[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+        return bi.eval()
+
+    def fit(
+        self,
+        pairs: Any,
+        *,
+        dev: tuple[Any, Sequence[float]] | None = None,
+        on_cycle: Callable[[int, TransEncoder], None] | None = None,
+    ) -> TransEncoder:
+        """``pairs``: unlabelled (sentence_a, sentence_b). ``dev``: (pairs, gold scores), used
+        only to keep the best cycle (Spearman). ``on_cycle(cycle, self)`` after each cycle, with
+        ``bi_`` / ``cross_`` that cycle's first student."""
+        cfg = self.config
+        pairs = check_pairs(pairs)
+        if dev is not None:
+            dev_pairs, dev_gold = check_pairs(dev[0], "dev pairs"), np.asarray(dev[1], float)
+            if len(dev_gold) != len(dev_pairs):
+                raise ValueError("dev must be (pairs, gold scores) of the same length")
+        base = self._base()
+        self.tok_ = self._tokenizer(base)
+        poolings = (cfg.pooling, *cfg.mutual)
+        starts = [_Bi(base, p).to(self.device) for p in poolings]
+        labels = np.mean([self._bi_scores(s, pairs) for s in starts], axis=0)
+        self.history_: list[dict[str, float]] = []
+        best = {"bi": -np.inf, "cross": -np.inf}
+        if dev is not None:
+            best["bi"] = _spearman(self._bi_scores(starts[0], dev_pairs), dev_gold)
+            self.history_.append({"cycle": 0, "dev_bi": best["bi"]})
+        self.bi_, self.cross_ = starts[0], None
+        for cycle in range(1, cfg.cycles + 1):
+            seed = cfg.seed + 1000 * cycle
+            crosses = [
+                self._train_cross(pairs, labels, seed + i, f"cycle {cycle} cross {i}")
+                for i in range(len(poolings))
+            ]
+            labels = np.mean([self._cross_scores(c, pairs) for c in crosses], axis=0)
+            bis = [
+                self._train_bi(s, pairs, labels, seed + i, f"cycle {cycle} bi {i}")
+                for i, s in enumerate(starts)
+            ]
+            labels = np.mean([self._bi_scores(b, pairs) for b in bis], axis=0)
+            row: dict[str, float] = {"cycle": cycle}
+            if dev is None:
+                self.bi_, self.cross_ = bis[0], crosses[0]
+            else:
+                row["dev_bi"] = _spearman(self._bi_scores(bis[0], dev_pairs), dev_gold)
+                row["dev_cross"] = _spearman(self._cross_scores(crosses[0], dev_pairs), dev_gold)
+                if row["dev_bi"] > best["bi"]:
+                    best["bi"], self.bi_ = row["dev_bi"], bis[0]
+                if row["dev_cross"] >= best["cross"]:  # the first cycle's cross always counts
+                    best["cross"], self.cross_ = row["dev_cross"], crosses[0]
+            self.history_.append(row)
+            if on_cycle is not None:
+                on_cycle(cycle, _View(self, bis[0], crosses[0]))
+        self.fitted_ = True
+        return self
+
+    # -- persistence: sentence-transformers folders -------------------------------------------
+
+    def _get_state(self) -> dict[str, Any]:
+        return {"history": json.dumps(self.history_)}
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        self.history_ = json.loads(state["history"])
+
+    def _save_files(self, folder: Path) -> None:
+        save_bi(self.bi_, self.tok_, folder / "bi", self.config.max_length)
+        self.cross_.save_pretrained(folder / "cross")
+        self.tok_.save_pretrained(folder / "cross")
+
+    def _load_files(self, folder: Path) -> None:
+        from transformers import AutoModelForSequenceClassification
+
+        self.tok_ = self._tokenizer(folder / "cross")
+        self.bi_ = _Bi(folder / "bi", self.config.pooling).to(self.device).eval()
+        self.cross_ = AutoModelForSequenceClassification.from_pretrained(
+            folder / "cross", local_files_only=True
+        ).to(self.device)
+        self.cross_.eval()
+
+
+class _View(TransEncoder):
+    """A fitted-looking view of one cycle's models (for ``on_cycle`` callbacks)."""
+
+    def __init__(self, parent: TransEncoder, bi: _Bi, cross: nn.Module) -> None:
+        super().__init__(parent.config, device=parent.device, progress=False)
+        self.tok_, self.bi_, self.cross_, self.fitted_ = parent.tok_, bi, cross, True
+
+
+def _spearman(pred: np.ndarray, gold: np.ndarray) -> float:
+    """Spearman correlation; -inf where undefined (constant predictions)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # constant predictions: handled below
+        v = float(spearmanr(pred, gold).statistic)
+    return v if np.isfinite(v) else -np.inf
+
+
+def save_bi(bi: _Bi, tok, folder: Path, max_length: int) -> None:
+    """A sentence-transformers folder: transformer + pooling + normalisation."""
+    folder.mkdir(parents=True)
+    bi.model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    modules = [
+        ("", "sentence_transformers.models.Transformer"),
+        ("1_Pooling", "sentence_transformers.models.Pooling"),
+        ("2_Normalize", "sentence_transformers.models.Normalize"),
+    ]
+    (folder / "modules.json").write_text(
+        json.dumps(
+            [{"idx": i, "name": str(i), "path": p, "type": t} for i, (p, t) in enumerate(modules)],
+            indent=2,
+        )
+    )
+    (folder / "sentence_bert_config.json").write_text(
+        json.dumps({"max_seq_length": max_length, "do_lower_case": False})
+    )
+    (folder / "1_Pooling").mkdir()
+    (folder / "1_Pooling" / "config.json").write_text(
+        json.dumps(
+            {
+                "word_embedding_dimension": int(bi.model.config.hidden_size),
+                "pooling_mode_cls_token": bi.pooling == "cls",
+                "pooling_mode_mean_tokens": bi.pooling == "mean",
+                "pooling_mode_max_tokens": False,
+                "pooling_mode_mean_sqrt_len_tokens": False,
+            }
+        )
+    )
+    (folder / "2_Normalize").mkdir()

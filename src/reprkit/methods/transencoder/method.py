@@ -11,6 +11,7 @@ given, only chooses the best cycle; a later cycle never replaces a better earlie
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import warnings
@@ -55,6 +56,23 @@ def check_pairs(pairs: Any, what: str = "pairs") -> list[tuple[str, str]]:
     return out
 
 
+@contextlib.contextmanager
+def _quiet():
+    """transformers without load reports and progress bars (a new head is "missing from the
+    checkpoint" on purpose), restored afterwards."""
+    from transformers.utils import logging as hf_logging
+
+    level, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
 class _Bi(nn.Module):
     """A transformer with mean or [CLS] pooling; ``forward`` gives unit-length embeddings."""
 
@@ -62,7 +80,8 @@ class _Bi(nn.Module):
         super().__init__()
         from transformers import AutoModel
 
-        self.model = AutoModel.from_pretrained(path, local_files_only=True)
+        with _quiet():
+            self.model = AutoModel.from_pretrained(path, local_files_only=True)
         self.pooling = pooling
 
     def forward(self, enc: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -107,7 +126,7 @@ class TransEncoder(BaseEstimator):
     def _new_cross(self, seed: int) -> nn.Module:
         from transformers import AutoModelForSequenceClassification
 
-        with seeded(seed):  # the fresh classification head
+        with _quiet(), seeded(seed):  # the fresh classification head
             return AutoModelForSequenceClassification.from_pretrained(
                 self._base(), num_labels=1, local_files_only=True
             ).to(self.device)
@@ -281,9 +300,10 @@ class TransEncoder(BaseEstimator):
 
         self.tok_ = self._tokenizer(folder / "cross")
         self.bi_ = _Bi(folder / "bi", self.config.pooling).to(self.device).eval()
-        self.cross_ = AutoModelForSequenceClassification.from_pretrained(
-            folder / "cross", local_files_only=True
-        ).to(self.device)
+        with _quiet():
+            self.cross_ = AutoModelForSequenceClassification.from_pretrained(
+                folder / "cross", local_files_only=True
+            ).to(self.device)
         self.cross_.eval()
 
 

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from reprkit.core.registry import DatasetSpec, register_dataset
 
+
+def _register(domain: str, descriptions: dict[str, str]) -> None:
+    for name, desc in descriptions.items():
+        register_dataset(DatasetSpec(name, domain, desc))
+
+
 for _name, _desc in [
     ("cora", "Planetoid Cora citation graph (2,708 nodes, 7 classes); ships with the package"),
     ("citeseer", "Planetoid CiteSeer citation graph (3,327 nodes, 6 classes)"),
@@ -54,33 +60,39 @@ for _name, _desc in [
 ]:
     register_dataset(DatasetSpec(_name, "domains", _desc))
 
-for _name, _desc in {
-    "m4_hourly": "M4 Hourly: 414 series (700-960 hours) + 48-hour test continuation",
-    "etth1": "ETTh1: 7 hourly electricity-transformer series, 17,420 hours",
-    "etth2": "ETTh2: 7 hourly electricity-transformer series, 17,420 hours",
-    "exchange_rate": "LSTNet exchange rates: 8 daily series, 7,588 days",
-    "electricity": "LSTNet electricity: 321 hourly series (download only, not staged here)",
-    "solar": "LSTNet solar (Alabama): 137 10-minute series (download only, not staged here)",
-    "traffic": "LSTNet traffic: 862 hourly series (download only, not staged here)",
-    "synthetic_series": "generated seasonal + trend + noise series (datasets.timeseries)",
-}.items():
-    register_dataset(DatasetSpec(_name, "time series", _desc))
+_register(
+    "time series",
+    {
+        "m4_hourly": "M4 Hourly: 414 series (700-960 hours) + 48-hour test continuation",
+        "etth1": "ETTh1: 7 hourly electricity-transformer series, 17,420 hours",
+        "etth2": "ETTh2: 7 hourly electricity-transformer series, 17,420 hours",
+        "exchange_rate": "LSTNet exchange rates: 8 daily series, 7,588 days",
+        "electricity": "LSTNet electricity: 321 hourly series (download only, not staged here)",
+        "solar": "LSTNet solar (Alabama): 137 10-minute series (download only, not staged here)",
+        "traffic": "LSTNet traffic: 862 hourly series (download only, not staged here)",
+        "synthetic_series": "generated seasonal + trend + noise series (datasets.timeseries)",
+    },
+)
 
-for _name, _desc in {
-    "ml100k": "MovieLens-100K: 100,000 timestamped ratings, 943 users, 1,682 movies (not packaged)",
-    "ml1m": "MovieLens-1M: 1,000,209 ratings, 6,040 users (download only, not staged here)",
-    "synthetic_events": "self-exciting users choosing items by taste cluster (datasets.interactions)",
-}.items():
-    register_dataset(DatasetSpec(_name, "interactions", _desc))
+_register(
+    "interactions",
+    {
+        "ml100k": "MovieLens-100K: 100,000 timestamped ratings, 943 users, 1,682 movies (not packaged)",
+        "ml1m": "MovieLens-1M: 1,000,209 ratings, 6,040 users (download only, not staged here)",
+        "synthetic_events": "self-exciting users choosing items by taste cluster (datasets.interactions)",
+    },
+)
 
-for _name, _desc in {
-    "sts12": "STS 2012 test (5 subsets, 3,108 pairs; gold 0-5 for evaluation only)",
-    "sts13": "STS 2013 test without SMT (not redistributable): 1,500 pairs",
-    "sts14": "STS 2014 test (6 subsets, 3,750 pairs)",
-    "sts15": "STS 2015 test (5 subsets, 3,000 pairs)",
-    "sts16": "STS 2016 test (5 subsets, 1,186 scored pairs)",
-    "stsb": "STS Benchmark train / dev / test (5,749 / 1,500 / 1,379 pairs)",
-    "sickr": "SICK relatedness train / trial / test (4,439 / 495 / 4,906 pairs)",
-    "synthetic_pairs": "templated sentences and edited copies (datasets.text)",
-}.items():
-    register_dataset(DatasetSpec(_name, "sentence pairs", _desc))
+_register(
+    "sentence pairs",
+    {
+        "sts12": "STS 2012 test (5 subsets, 3,108 pairs; gold 0-5 for evaluation only)",
+        "sts13": "STS 2013 test without SMT (not redistributable): 1,500 pairs",
+        "sts14": "STS 2014 test (6 subsets, 3,750 pairs)",
+        "sts15": "STS 2015 test (5 subsets, 3,000 pairs)",
+        "sts16": "STS 2016 test (5 subsets, 1,186 scored pairs)",
+        "stsb": "STS Benchmark train / dev / test (5,749 / 1,500 / 1,379 pairs)",
+        "sickr": "SICK relatedness train / trial / test (4,439 / 495 / 4,906 pairs)",
+        "synthetic_pairs": "templated sentences and edited copies (datasets.text)",
+    },
+)

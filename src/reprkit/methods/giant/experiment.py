@@ -27,7 +27,7 @@ from reprkit.datasets.graphs import random_node_split
 from reprkit.datasets.text_graphs import load_text_graph
 from reprkit.eval.report import RunRecorder, log
 from reprkit.methods.giant.config import EncoderConfig, FinetuneConfig, GiantConfig
-from reprkit.methods.giant.encoders import TransformerEncoder, default_model_path, encode
+from reprkit.methods.giant.encoders import TransformerEncoder, encode
 from reprkit.methods.giant.method import GiantXRT, tfidf_vectorizer
 from reprkit.methods.giant.tree import neighbour_labels
 from reprkit.models.node import (
@@ -39,6 +39,7 @@ from reprkit.models.node import (
     prepare_graph,
     sparse_if_helpful,
 )
+from reprkit.models.text import default_model_path
 
 DATASETS = ("cora_text", "synthetic_text", "ogbn_arxiv")
 # tfidf_nbr is a diagnostic, not a method: each node's TF-IDF next to the mean TF-IDF of its

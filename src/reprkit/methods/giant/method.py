@@ -13,15 +13,10 @@ from reprkit.core.base import BaseEstimator
 from reprkit.core.seed import seeded
 from reprkit.methods.giant import pecos_backend
 from reprkit.methods.giant.config import GiantConfig, TfidfConfig
-from reprkit.methods.giant.encoders import (
-    LinearEncoder,
-    TransformerEncoder,
-    check_model_dir,
-    default_model_path,
-    encode,
-)
+from reprkit.methods.giant.encoders import LinearEncoder, TransformerEncoder, encode
 from reprkit.methods.giant.tree import build_tree, neighbour_labels, pifa
 from reprkit.methods.giant.xr import XRStats, fit_xr
+from reprkit.models.text import check_model_dir, default_model_path
 
 CITATION = """@inproceedings{chien2022giant,
   title={Node Feature Extraction by Self-Supervised Multi-scale Neighborhood Prediction},

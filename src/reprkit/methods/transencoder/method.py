@@ -28,8 +28,8 @@ from torch import nn
 from reprkit.core.base import BaseEstimator
 from reprkit.core.progress import progress_bar
 from reprkit.core.seed import seeded
-from reprkit.methods.giant.encoders import check_model_dir, default_model_path
 from reprkit.methods.transencoder.config import TransEncoderConfig
+from reprkit.models.text import check_model_dir, default_model_path
 
 CITATION = """@inproceedings{liu2022transencoder,
   title={Trans-Encoder: Unsupervised sentence-pair modelling through self- and mutual-distillations},
@@ -105,7 +105,7 @@ class TransEncoder(BaseEstimator):
     # -- set-up -------------------------------------------------------------------------------
 
     def _base(self) -> Path:
-        return check_model_dir(self.config.base_model or default_model_path())
+        return check_model_dir(self.config.base_model or default_model_path(), "base_model")
 
     def _tokenizer(self, path: Path):
         from transformers import AutoTokenizer
@@ -134,13 +134,16 @@ class TransEncoder(BaseEstimator):
     # -- scoring ------------------------------------------------------------------------------
 
     @torch.no_grad()
-    def _bi_scores(self, bi: _Bi, pairs: list[tuple[str, str]], bs: int = 128) -> np.ndarray:
+    def _embed(self, bi: _Bi, sentences: Sequence[str], bs: int = 128) -> torch.Tensor:
+        """(n, d) unit-length embeddings, in eval mode, on CPU."""
         bi.eval()
-        out = []
-        for i in range(0, len(pairs), bs):
-            a, b = zip(*pairs[i : i + bs], strict=True)
-            out.append((bi(self._tok(a)) * bi(self._tok(b))).sum(-1).cpu())
-        return torch.cat(out).numpy()
+        return torch.cat(
+            [bi(self._tok(sentences[i : i + bs])).cpu() for i in range(0, len(sentences), bs)]
+        )
+
+    def _bi_scores(self, bi: _Bi, pairs: list[tuple[str, str]]) -> np.ndarray:
+        a, b = zip(*pairs, strict=True)
+        return (self._embed(bi, list(a)) * self._embed(bi, list(b))).sum(-1).numpy()
 
     @torch.no_grad()
     def _cross_scores(self, cross: nn.Module, pairs: list[tuple[str, str]], bs: int = 64):
@@ -164,17 +167,11 @@ class TransEncoder(BaseEstimator):
         self._check_fitted()
         return self._bi_scores(self.bi_, check_pairs(pairs))
 
-    @torch.no_grad()
     def encode(self, sentences: Sequence[str], batch_size: int = 128) -> np.ndarray:
         """(n, d) unit-length bi-encoder embeddings."""
         self._check_fitted()
         check_pairs([(s, s) for s in sentences], "sentences")
-        self.bi_.eval()
-        chunks = [
-            self.bi_(self._tok(sentences[i : i + batch_size])).cpu()
-            for i in range(0, len(sentences), batch_size)
-        ]
-        return torch.cat(chunks).numpy()
+        return self._embed(self.bi_, list(sentences), batch_size).numpy()
 
     # -- training -----------------------------------------------------------------------------
 

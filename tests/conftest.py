@@ -50,8 +50,11 @@ def make_tiny_bert(d: Path, texts: list[str], *, hidden: int = 16, layers: int =
     import transformers
 
     words = sorted({w.strip(".,").lower() for t in texts for w in t.split()})
-    (d / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]))
-    transformers.BertTokenizerFast(vocab_file=str(d / "vocab.txt")).save_pretrained(d)
+    words = [".", ",", *words]
+    vocab = {w: i for i, w in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words])}
+    tok = transformers.BertTokenizer(vocab=vocab)
+    assert tok.unk_token_id not in tok(texts[0], add_special_tokens=False)["input_ids"]
+    tok.save_pretrained(d)
     cfg = transformers.BertConfig(
         vocab_size=5 + len(words),
         hidden_size=hidden,

@@ -25,10 +25,18 @@ def tiny(tmp_path_factory, data):
 def test_fit_scores_saves_and_loads(tmp_path, data, tiny):
     dev = (data.pairs()[:10], data.score[:10])
     seen = []
+
+    def on_cycle(c, view, scores):
+        seen.append(c)
+        # the scores handed over are that cycle's first student's, on the training pairs
+        np.testing.assert_allclose(scores["cross"][:3], view.score(data.pairs()[:3]), atol=1e-5)
+        return {"extra": float(c)}
+
     m = TransEncoder(base_model=tiny, seed=0, **SMALL)
-    m.fit(data.pairs(), dev=dev, on_cycle=lambda c, v: seen.append((c, v.score(dev[0][:2]))))
-    assert [c for c, _ in seen] == [1, 2]
+    m.fit(data.pairs(), dev=dev, on_cycle=on_cycle)
+    assert seen == [1, 2] and m.history_[2]["extra"] == 2.0
     assert [h["cycle"] for h in m.history_] == [0, 1, 2] and "dev_cross" in m.history_[1]
+    assert set(m.best_cycle_) == {"bi", "cross"} and m.best_cycle_["cross"] >= 1
     s, c = m.score(data.pairs()[:5]), m.similarity(data.pairs()[:5])
     assert s.shape == c.shape == (5,) and ((s >= 0) & (s <= 1)).all()
     e = m.encode(data.a[:3])
@@ -57,7 +65,35 @@ def test_bad_input(tmp_path, tiny):
         m.fit([("a", 3)])
     with pytest.raises(ValueError, match="empty sentence"):
         m.fit([("a man", "  ")])
+    with pytest.raises(ValueError, match=r"pairs\[1\] sentence b .*tokenizes to no known"):
+        m.fit([("a man", "a dog"), ("a man", "\u0301 zyzzyva")])
     with pytest.raises(ValueError, match="config.json"):
         TransEncoder(base_model=str(tmp_path), **SMALL).fit([("a", "b")])
     with pytest.raises(ValueError, match="pooling"):
         TransEncoder(pooling="max")
+
+
+def test_an_interrupted_fit_resumes_from_its_last_cycle(tmp_path, data, tiny):
+    ckpt, dev = tmp_path / "te.ckpt", (data.pairs()[:10], data.score[:10])
+    full = TransEncoder(base_model=tiny, seed=1, **SMALL).fit(data.pairs(), dev=dev)
+
+    def crash_in_cycle_2(c, view, scores):
+        if c == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        TransEncoder(base_model=tiny, seed=1, **SMALL).fit(
+            data.pairs(), dev=dev, on_cycle=crash_in_cycle_2, checkpoint=ckpt
+        )
+    with pytest.raises(ValueError, match="other pairs or config"):
+        TransEncoder(base_model=tiny, seed=2, **SMALL).fit(data.pairs(), checkpoint=ckpt)
+    done = []
+    resumed = TransEncoder(base_model=tiny, seed=1, **SMALL).fit(
+        data.pairs(), dev=dev, on_cycle=lambda c, v, s: done.append(c), checkpoint=ckpt
+    )
+    assert done == [2]  # cycle 1 came from the checkpoint
+    assert resumed.history_ == full.history_ and resumed.best_cycle_ == full.best_cycle_
+    for fn in ("score", "similarity"):
+        np.testing.assert_allclose(
+            getattr(resumed, fn)(data.pairs()[:4]), getattr(full, fn)(data.pairs()[:4]), atol=1e-5
+        )

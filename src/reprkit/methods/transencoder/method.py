@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import json
+import os
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -135,27 +137,32 @@ class TransEncoder(BaseEstimator):
 
     @torch.no_grad()
     def _embed(self, bi: _Bi, sentences: Sequence[str], bs: int = 128) -> torch.Tensor:
-        """(n, d) unit-length embeddings, in eval mode, on CPU."""
+        """(n, d) unit-length embeddings, in eval mode, on CPU; batches of similar length."""
         bi.eval()
-        return torch.cat(
-            [bi(self._tok(sentences[i : i + bs])).cpu() for i in range(0, len(sentences), bs)]
-        )
+        order = _by_length(sentences)
+        out = torch.empty(len(sentences), bi.model.config.hidden_size)
+        for i in range(0, len(order), bs):
+            idx = order[i : i + bs]
+            out[torch.as_tensor(idx)] = bi(self._tok([sentences[j] for j in idx])).float().cpu()
+        return out
 
     def _bi_scores(self, bi: _Bi, pairs: list[tuple[str, str]]) -> np.ndarray:
         a, b = zip(*pairs, strict=True)
-        return (self._embed(bi, list(a)) * self._embed(bi, list(b))).sum(-1).numpy()
+        emb = self._embed(bi, [*a, *b])  # one pass: batches of similar length across sides
+        return (emb[: len(a)] * emb[len(a) :]).sum(-1).numpy()
 
     @torch.no_grad()
     def _cross_scores(self, cross: nn.Module, pairs: list[tuple[str, str]], bs: int = 64):
-        """Sigmoid scores, the mean over both pair orders."""
+        """Sigmoid scores, the mean over both pair orders; batches of similar length."""
         cross.eval()
-        out = []
-        for i in range(0, len(pairs), bs):
-            a, b = zip(*pairs[i : i + bs], strict=True)
-            s = torch.sigmoid(cross(**self._tok(a, b)).logits[:, 0])
-            s = s + torch.sigmoid(cross(**self._tok(b, a)).logits[:, 0])
-            out.append((s / 2).cpu())
-        return torch.cat(out).numpy()
+        order = _by_length([a + " " + b for a, b in pairs])
+        out = np.empty(len(pairs), dtype=np.float32)
+        for i in range(0, len(order), bs):
+            idx = order[i : i + bs]
+            a, b = [pairs[j][0] for j in idx], [pairs[j][1] for j in idx]
+            s = torch.sigmoid(cross(**self._tok(a + b, b + a)).logits[:, 0].float())
+            out[idx] = ((s[: len(idx)] + s[len(idx) :]) / 2).cpu().numpy()
+        return out
 
     def score(self, pairs: Any) -> np.ndarray:
         """Cross-encoder scores in [0, 1] of sentence pairs."""
@@ -229,11 +236,15 @@ class TransEncoder(BaseEstimator):
         pairs: Any,
         *,
         dev: tuple[Any, Sequence[float]] | None = None,
-        on_cycle: Callable[[int, TransEncoder], None] | None = None,
+        on_cycle: Callable[[int, TransEncoder, dict[str, np.ndarray]], dict | None] | None = None,
+        checkpoint: str | Path | None = None,
     ) -> TransEncoder:
         """``pairs``: unlabelled (sentence_a, sentence_b). ``dev``: (pairs, gold scores), used
-        only to keep the best cycle (Spearman). ``on_cycle(cycle, self)`` after each cycle, with
-        ``bi_`` / ``cross_`` that cycle's first student."""
+        only to keep the best cycle (Spearman; ``best_cycle_``). ``on_cycle(cycle, view,
+        scores)`` after each cycle: ``view`` scores with that cycle's first student,
+        ``scores`` = {"bi", "cross"}: its scores of ``pairs``; a dict it returns joins that
+        cycle's ``history_`` row. ``checkpoint``: a file written (atomically) after each cycle;
+        if it exists, training resumes after its cycle."""
         cfg = self.config
         pairs = check_pairs(pairs)
         if dev is not None:
@@ -242,50 +253,111 @@ class TransEncoder(BaseEstimator):
                 raise ValueError("dev must be (pairs, gold scores) of the same length")
         base = self._base()
         self.tok_ = self._tokenizer(base)
+        self._check_tokens(pairs)
         poolings = (cfg.pooling, *cfg.mutual)
         starts = [_Bi(base, p).to(self.device) for p in poolings]
-        labels = np.mean([self._bi_scores(s, pairs) for s in starts], axis=0)
-        self.history_: list[dict[str, float]] = []
-        best = {"bi": -np.inf, "cross": -np.inf}
-        if dev is not None:
-            best["bi"] = _spearman(self._bi_scores(starts[0], dev_pairs), dev_gold)
-            self.history_.append({"cycle": 0, "dev_bi": best["bi"]})
         self.bi_, self.cross_ = starts[0], None
-        for cycle in range(1, cfg.cycles + 1):
+        self.best_cycle_ = {"bi": 0, "cross": 0}
+        best = {"bi": -np.inf, "cross": -np.inf}
+        ckpt = None if checkpoint is None else Path(checkpoint)
+        key = _fingerprint(pairs, cfg)
+        if ckpt is not None and ckpt.is_file():
+            first, labels, best = self._resume(ckpt, key, starts[0])
+        else:
+            first = 1
+            labels = np.mean([self._bi_scores(s, pairs) for s in starts], axis=0)
+            self.history_: list[dict[str, float]] = []
+            if dev is not None:
+                best["bi"] = _spearman(self._bi_scores(starts[0], dev_pairs), dev_gold)
+                self.history_.append({"cycle": 0, "dev_bi": best["bi"]})
+        for cycle in range(first, cfg.cycles + 1):
             seed = cfg.seed + 1000 * cycle
             crosses = [
                 self._train_cross(pairs, labels, seed + i, f"cycle {cycle} cross {i}")
                 for i in range(len(poolings))
             ]
-            labels = np.mean([self._cross_scores(c, pairs) for c in crosses], axis=0)
+            cross_scores = [self._cross_scores(c, pairs) for c in crosses]
             bis = [
-                self._train_bi(s, pairs, labels, seed + i, f"cycle {cycle} bi {i}")
+                self._train_bi(s, pairs, np.mean(cross_scores, axis=0), seed + i,
+                               f"cycle {cycle} bi {i}")
                 for i, s in enumerate(starts)
-            ]
-            labels = np.mean([self._bi_scores(b, pairs) for b in bis], axis=0)
+            ]  # fmt: skip
+            bi_scores = [self._bi_scores(b, pairs) for b in bis]
+            labels = np.mean(bi_scores, axis=0)
             row: dict[str, float] = {"cycle": cycle}
             if dev is None:
                 self.bi_, self.cross_ = bis[0], crosses[0]
+                self.best_cycle_ = {"bi": cycle, "cross": cycle}
             else:
                 row["dev_bi"] = _spearman(self._bi_scores(bis[0], dev_pairs), dev_gold)
                 row["dev_cross"] = _spearman(self._cross_scores(crosses[0], dev_pairs), dev_gold)
                 if row["dev_bi"] > best["bi"]:
-                    best["bi"], self.bi_ = row["dev_bi"], bis[0]
+                    best["bi"], self.bi_, self.best_cycle_["bi"] = row["dev_bi"], bis[0], cycle
                 if row["dev_cross"] >= best["cross"]:  # the first cycle's cross always counts
                     best["cross"], self.cross_ = row["dev_cross"], crosses[0]
-            self.history_.append(row)
+                    self.best_cycle_["cross"] = cycle
             if on_cycle is not None:
-                on_cycle(cycle, _View(self, bis[0], crosses[0]))
+                view = _View(self, bis[0], crosses[0])
+                row |= on_cycle(cycle, view, {"bi": bi_scores[0], "cross": cross_scores[0]}) or {}
+            self.history_.append(row)
+            if ckpt is not None:
+                self._checkpoint(ckpt, key, cycle, labels, best)
         self.fitted_ = True
         return self
+
+    def _check_tokens(self, pairs: list[tuple[str, str]]) -> None:
+        """Every sentence must keep a token that is not special (nor unknown)."""
+        special = set(self.tok_.all_special_ids)
+        for side in (0, 1):
+            texts = [p[side] for p in pairs]
+            ids = self.tok_(texts, add_special_tokens=False)["input_ids"]
+            for i, row in enumerate(ids):
+                if all(t in special for t in row):
+                    raise ValueError(
+                        f"pairs[{i}] sentence {'ab'[side]} {texts[i][:40]!r} tokenizes to no "
+                        "known token with the base model's tokenizer"
+                    )
+
+    # -- checkpoints --------------------------------------------------------------------------
+
+    def _checkpoint(self, path: Path, key: str, cycle: int, labels, best) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = {
+            "key": key,
+            "cycle": cycle,
+            "labels": torch.as_tensor(labels),
+            "best": dict(best),
+            "best_cycle": dict(self.best_cycle_),
+            "history": json.dumps(self.history_),
+            "bi": self.bi_.state_dict(),
+            "cross": self.cross_.state_dict(),
+        }
+        tmp = path.with_name(f".{path.name}.tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+
+    def _resume(self, path: Path, key: str, start: _Bi):
+        """(next cycle, labels, best dev scores) from a checkpoint of the same pairs/config."""
+        state = torch.load(path, map_location=self.device, weights_only=True)
+        if state["key"] != key:
+            raise ValueError(f"checkpoint {path} was written for other pairs or config; remove it")
+        self.bi_ = copy.deepcopy(start)
+        self.bi_.load_state_dict(state["bi"])
+        self.cross_ = self._new_cross(0)
+        self.cross_.load_state_dict(state["cross"])
+        self.cross_.eval()
+        self.history_ = json.loads(state["history"])
+        self.best_cycle_ = state["best_cycle"]
+        return state["cycle"] + 1, state["labels"].numpy(), state["best"]
 
     # -- persistence: sentence-transformers folders -------------------------------------------
 
     def _get_state(self) -> dict[str, Any]:
-        return {"history": json.dumps(self.history_)}
+        return {"history": json.dumps(self.history_), "best_cycle": json.dumps(self.best_cycle_)}
 
     def _set_state(self, state: dict[str, Any]) -> None:
         self.history_ = json.loads(state["history"])
+        self.best_cycle_ = json.loads(state["best_cycle"])
 
     def _save_files(self, folder: Path) -> None:
         save_bi(self.bi_, self.tok_, folder / "bi", self.config.max_length)
@@ -310,6 +382,16 @@ class _View(TransEncoder):
     def __init__(self, parent: TransEncoder, bi: _Bi, cross: nn.Module) -> None:
         super().__init__(parent.config, device=parent.device, progress=False)
         self.tok_, self.bi_, self.cross_, self.fitted_ = parent.tok_, bi, cross, True
+
+
+def _fingerprint(pairs: list[tuple[str, str]], cfg: TransEncoderConfig) -> str:
+    text = json.dumps([pairs, repr(cfg)])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _by_length(texts: Sequence[str]) -> np.ndarray:
+    """Indices of ``texts`` from shortest to longest (less padding per batch)."""
+    return np.argsort([len(t) for t in texts], kind="stable")
 
 
 def _spearman(pred: np.ndarray, gold: np.ndarray) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -41,3 +42,14 @@ def feature_contribution_ratio(acc_gnn: float, acc_mlp: float, acc_lp: float) ->
     if d_lp < 0 <= d_mlp:
         return -abs(d_lp) / (abs(d_lp) + d_mlp)
     return math.nan  # both one-sided models beat the GNN: undefined
+
+
+def spearman(pred: Sequence[float], gold: Sequence[float]) -> float:
+    """Spearman rank correlation; -inf where undefined (constant predictions), so that an
+    undefined score never wins a model selection."""
+    from scipy.stats import spearmanr
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # constant input: handled below
+        v = float(spearmanr(pred, gold).statistic)
+    return v if np.isfinite(v) else -np.inf

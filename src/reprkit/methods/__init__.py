@@ -77,10 +77,12 @@ register_method(
         name="transencoder",
         paper="Trans-Encoder: Unsupervised sentence-pair modelling through self- and "
         "mutual-distillations (Liu et al., ICLR 2022)",
-        status="in progress",
+        status="works",
         estimator="reprkit.methods.transencoder.method:TransEncoder",
-        description="label sentence pairs without gold labels: bi/cross self-distillation "
-        "(estimator only; no experiment yet)",
+        experiment="reprkit.methods.transencoder.experiment",
+        datasets=("sts", "synthetic_pairs"),
+        description="label sentence pairs without gold labels: bi/cross self- and mutual "
+        "distillation (with the untrained MiniLM bi- and cross-encoder as baselines)",
     )
 )
 

@@ -34,7 +34,7 @@ def test_fit_scores_saves_and_loads(tmp_path, data, tiny):
 
     m = TransEncoder(base_model=tiny, seed=0, **SMALL)
     m.fit(data.pairs(), dev=dev, on_cycle=on_cycle)
-    assert seen == [1, 2] and m.history_[2]["extra"] == 2.0
+    assert seen == [0, 1, 2] and m.history_[2]["extra"] == 2.0
     assert [h["cycle"] for h in m.history_] == [0, 1, 2] and "dev_cross" in m.history_[1]
     assert set(m.best_cycle_) == {"bi", "cross"} and m.best_cycle_["cross"] >= 1
     s, c = m.score(data.pairs()[:5]), m.similarity(data.pairs()[:5])
@@ -54,7 +54,13 @@ def test_fit_scores_saves_and_loads(tmp_path, data, tiny):
 
 def test_mutual_students_and_no_dev(data, tiny):
     m = TransEncoder(base_model=tiny, mutual=("cls",), **SMALL | {"cycles": 1}).fit(data.pairs())
-    assert m.history_ == [{"cycle": 1}] and m.similarity(data.pairs()[:2]).shape == (2,)
+    assert m.history_ == [{"cycle": 0}, {"cycle": 1}]
+    assert m.similarity(data.pairs()[:2]).shape == (2,)
+
+
+def test_zero_cycles_is_the_start(data, tiny):
+    m = TransEncoder(base_model=tiny, **SMALL | {"cycles": 0}).fit(data.pairs()[:4])
+    assert m.best_cycle_ == {"bi": 0, "cross": 0} and m.score(data.pairs()[:3]).shape == (3,)
 
 
 def test_bad_input(tmp_path, tiny):
@@ -91,7 +97,7 @@ def test_an_interrupted_fit_resumes_from_its_last_cycle(tmp_path, data, tiny):
     resumed = TransEncoder(base_model=tiny, seed=1, **SMALL).fit(
         data.pairs(), dev=dev, on_cycle=lambda c, v, s: done.append(c), checkpoint=ckpt
     )
-    assert done == [2]  # cycle 1 came from the checkpoint
+    assert done == [2]  # cycles 0 and 1 came from the checkpoint
     assert resumed.history_ == full.history_ and resumed.best_cycle_ == full.best_cycle_
     for fn in ("score", "similarity"):
         np.testing.assert_allclose(

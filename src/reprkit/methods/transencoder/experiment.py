@@ -53,7 +53,6 @@ class TransEncoderExperimentConfig:
     n_dev: int = 0  # STS-B dev pairs that choose the cycle; 0 = all 1,500
     mutual: tuple[str, ...] = ("cls",)  # the mutual run's extra students; () = no mutual run
     mutual_cycles: int = 0  # cycles of the mutual run; 0 = transencoder.cycles
-    full_reference: bool = True  # also score the starting bi-encoder on every full set
 
     def validate(self) -> None:
         check(self.per_set >= 0, f"per_set must be >= 0, got {self.per_set}")
@@ -78,7 +77,6 @@ PROFILES: dict[str, dict[str, object]] = {
         "transencoder.max_length": 16,
         "per_set": 40,
         "n_dev": 20,
-        "full_reference": False,
     },
     # 2 cores, <= 45 min for 3 seeds (budget measurements: README): 120 pairs per set,
     # self-distillation 2 cycles, mutual 1 cycle (one cycle of one student: about 3.5 min)
@@ -90,7 +88,6 @@ PROFILES: dict[str, dict[str, object]] = {
         "per_set": 120,
         "n_dev": 300,
         "mutual_cycles": 1,
-        "full_reference": False,
     },
     "paper": {},  # every pair of the 7 sets, 3 cycles of 300 + 300 steps, batch 32
 }
@@ -197,8 +194,6 @@ def run(
                               for h in m.history_),
                 )  # fmt: skip
         _report(rec, sets, hist, chosen)
-        if cfg.full_reference and dataset == "sts":
-            _full_reference(rec, cfg.transencoder, dev_, progress)
         rec.note(
             f"Pool = test pairs: {cfg.per_set or 'all'} pairs per set ({len(pool)} in all, drawn "
             f"once with seed 0); STS-B dev: {len(dev)} pairs, used only to choose the cycle "
@@ -257,19 +252,6 @@ def _report(rec: RunRecorder, sets, hist, chosen) -> None:
             + ", ".join(f"bi c{c['bi']} / cross c{c['cross']}" for c in chosen[name])
             + "."
         )
-
-
-def _full_reference(rec: RunRecorder, tcfg: TransEncoderConfig, device, progress) -> None:
-    """The starting bi-encoder on every full set: how far the subsample's average is off."""
-    start = TransEncoder(replace(tcfg, cycles=0), device=device, progress=progress)
-    full = {name: load_sts(name) for name in STS_SETS}
-    start.fit(full["stsb"].pairs()[:2])
-    per = [spearman(start.similarity(d.pairs()), d.score) for d in full.values()]
-    rec.note(
-        "start_bi on the full sets: "
-        + ", ".join(f"{n} {v * 100:.2f}" for n, v in zip(full, per, strict=True))
-        + f"; average {np.mean(per) * 100:.2f}."
-    )
 
 
 def plot_cycles(hist: dict[str, list[list[dict]]], path: Path) -> None:

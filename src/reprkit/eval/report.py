@@ -12,6 +12,7 @@ import math
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -120,6 +121,7 @@ class RunRecorder:
     notes: list[str] = field(default_factory=list)
     plots: list[tuple[str, Callable[[Path], None]]] = field(default_factory=list)
     fractions: bool = True  # metrics are fractions, shown as % in results.md
+    _checkpoints: Path | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.out = (
@@ -139,6 +141,15 @@ class RunRecorder:
         self.rows.append(
             ResultRow(model, metric, [float(v) for v in per_seed], higher_is_better, paper, source)
         )
+
+    def checkpoints(self, resume: bool) -> Path:
+        """``<out>.checkpoints``: kept when resuming, else cleared; removed once the run folder
+        is written."""
+        path = Path(f"{self.out}.checkpoints")
+        if not resume and path.exists():
+            shutil.rmtree(path)
+        self._checkpoints = path
+        return path
 
     def note(self, text: str) -> None:
         self.notes.append(text)
@@ -182,6 +193,8 @@ class RunRecorder:
             finally:
                 log.removeHandler(handler)
                 handler.close()
+        if self._checkpoints is not None:  # the run folder is in place: no longer needed
+            shutil.rmtree(self._checkpoints, ignore_errors=True)
         return self.out
 
 

@@ -13,7 +13,6 @@ baseline on the same data path, and forecasting with synthetic data in a cold-st
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -153,9 +152,7 @@ def run(
         title="PSA-GAN: synthetic time series",
         fractions=False,
     )
-    ckpt_dir = Path(f"{rec.out}.checkpoints")
-    if not resume and ckpt_dir.exists():
-        shutil.rmtree(ckpt_dir)
+    ckpt_dir = rec.checkpoints(resume)
 
     def body(rec: RunRecorder) -> None:
         samples: dict[str, np.ndarray] = {}
@@ -209,9 +206,7 @@ def run(
         if curves:
             rec.plot("context_fid_progress.png", lambda p: plot_curves(curves, p))
 
-    path = rec.run(body)
-    shutil.rmtree(ckpt_dir, ignore_errors=True)
-    return path
+    return rec.run(body)
 
 
 def _score(gan: PSAGAN, fid: ContextFID, ref: tuple[np.ndarray, np.ndarray, np.ndarray]) -> float:

@@ -14,7 +14,6 @@ trained on their averaged labels; their first student reported).
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -152,9 +151,7 @@ def run(
         dev_,
         title="Trans-Encoder: unsupervised STS (Spearman × 100)",
     )
-    ckpt_dir = Path(f"{rec.out}.checkpoints")
-    if not resume and ckpt_dir.exists():
-        shutil.rmtree(ckpt_dir)
+    ckpt_dir = rec.checkpoints(resume)
     pool = [p for d in sets.values() for p in d.pairs()]
     bounds = np.cumsum([0, *(len(d) for d in sets.values())])
 
@@ -203,9 +200,7 @@ def run(
         rec.note(PAPER_ALL)
         rec.plot("cycles.png", lambda p: plot_cycles(hist, p))
 
-    path = rec.run(body)
-    shutil.rmtree(ckpt_dir, ignore_errors=True)
-    return path
+    return rec.run(body)
 
 
 def _spans(bounds: np.ndarray) -> list[tuple[int, int]]:

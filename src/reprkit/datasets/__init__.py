@@ -96,3 +96,15 @@ _register(
         "synthetic_pairs": "templated sentences and edited copies (datasets.text)",
     },
 )
+
+_register(
+    "images",
+    {
+        "cifar10_subset": "CIFAR-10 subset 10,000 train / 2,000 test, decoded from JPEG copies "
+        "(relative comparisons only, not CIFAR-10 results)",
+        "cifar10": "CIFAR-10 official python release (download only, not staged here)",
+        "cifar100": "CIFAR-100 official python release (download only, not staged here)",
+        "synthetic_images": "coloured squares / discs on noise, class = colour and shape "
+        "(datasets.images)",
+    },
+)

@@ -14,7 +14,6 @@ missing values are never drawn.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ import torch.nn.functional as nnf
 from torch import nn
 
 from reprkit.core.base import BaseEstimator
+from reprkit.core.io import atomic_torch_save
 from reprkit.core.progress import progress_bar
 from reprkit.core.seed import seeded
 from reprkit.datasets.timeseries import as_series_array, time_features
@@ -282,7 +282,6 @@ class PSAGAN(BaseEstimator):
     # -- checkpoints --------------------------------------------------------------------------
 
     def _checkpoint(self, path: Path, epoch: int, opt_g, opt_d, gen: torch.Generator) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         state = {
             "epoch": epoch,
             "nets": self.nets_.state_dict(),
@@ -291,9 +290,7 @@ class PSAGAN(BaseEstimator):
             "rng": gen.get_state(),
             "fingerprint": self.windows_.fingerprint(),
         }
-        tmp = path.with_name(f".{path.name}.tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, path)
+        atomic_torch_save(path, state)
 
     def _resume(self, path: Path, opt_g, opt_d, gen: torch.Generator) -> int:
         state = torch.load(path, map_location=self.device, weights_only=True)

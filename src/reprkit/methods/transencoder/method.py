@@ -15,7 +15,6 @@ import contextlib
 import copy
 import hashlib
 import json
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ import torch.nn.functional as nnf
 from torch import nn
 
 from reprkit.core.base import BaseEstimator
+from reprkit.core.io import atomic_torch_save
 from reprkit.core.progress import progress_bar
 from reprkit.core.seed import seeded
 from reprkit.eval.metrics import spearman
@@ -330,7 +330,6 @@ class TransEncoder(BaseEstimator):
     # -- checkpoints --------------------------------------------------------------------------
 
     def _checkpoint(self, path: Path, key: str, cycle: int, labels, best) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         state = {
             "key": key,
             "cycle": cycle,
@@ -341,9 +340,7 @@ class TransEncoder(BaseEstimator):
             "bi": self.bi_.state_dict(),
             "cross": self.cross_.state_dict(),
         }
-        tmp = path.with_name(f".{path.name}.tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, path)
+        atomic_torch_save(path, state)
 
     def _resume(self, path: Path, key: str, start: _Bi):
         """(next cycle, labels, best dev scores) from a checkpoint of the same pairs/config."""

@@ -86,8 +86,20 @@ register_method(
     )
 )
 
+register_method(
+    MethodSpec(
+        name="deepaa",
+        paper="Deep AutoAugment (Zheng et al., ICLR 2022)",
+        status="works",
+        estimator="reprkit.methods.deepaa.method:DeepAutoAugment",
+        experiment="reprkit.methods.deepaa.experiment",
+        datasets=("cifar10_subset", "cifar10", "cifar100", "synthetic_images"),
+        description="search an image augmentation policy layer by layer by (regularised) "
+        "gradient matching (with none, crop+flip, RandAugment, TrivialAugment, AutoAugment)",
+    )
+)
+
 _PLANNED = [
-    ("deepaa", "Deep AutoAugment (Zheng et al., ICLR 2022)"),
     ("diva", "DIVA: the dataset derivative (Dukler et al., ICLR 2022)"),
     ("indomain", "In-domain generalization benchmark (Schott et al., ICLR 2022)"),
     ("trajshap", "Shapley attribution for trajectory prediction (Makansi et al., ICLR 2022)"),

@@ -95,9 +95,24 @@ def _transencoder_case():
     return small, (d.pairs(),), {}, predict
 
 
+def _deepaa_case():
+    from reprkit.datasets.images import synthetic_images
+
+    d = synthetic_images(n_train=60, n_test=8, n_classes=3, size=16, seed=1)
+    small = {"layers": 2, "steps": 2, "images_per_entry": 1, "val_batch": 6}
+    small |= {"net__epochs": 1, "net__batch_size": 16, "net__width": 4}
+
+    def predict(m):
+        out = m.transform(d.x_test, generator=torch.Generator().manual_seed(0))
+        return torch.cat([out.flatten().double(), m.policy_.probs.flatten()])
+
+    return small, (d.x_train, d.y_train), {}, predict
+
+
 # method name -> (small config overrides, fit args, fit kwargs, a prediction function)
 CASES = {
     "coldbrew": _coldbrew_case,
+    "deepaa": _deepaa_case,
     "giant": _giant_case,
     "grda": _grda_case,
     "psagan": _psagan_case,

@@ -39,9 +39,7 @@ class DeepAAConfig:
     regularize: bool = True  # layers >= 2: mean - std of the score over single-class tasks
     val_fraction: float = 0.2  # of the training images, held out as the search's clean data
     # the search network: trained on the clean search-train part before the search
-    net: TrainConfig = field(
-        default_factory=lambda: TrainConfig(epochs=15, batch_size=64, lr=0.05)
-    )
+    net: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=15, batch_size=64, lr=0.05))
 
     def validate(self) -> None:
         for name in ("layers", "steps", "images_per_entry", "val_batch"):
@@ -51,8 +49,6 @@ class DeepAAConfig:
             0 <= self.init_identity < 1,
             f"init_identity must be in [0, 1), got {self.init_identity}",
         )
-        check(
-            0 < self.val_fraction < 1, f"val_fraction must be in (0, 1), got {self.val_fraction}"
-        )
+        check(0 < self.val_fraction < 1, f"val_fraction must be in (0, 1), got {self.val_fraction}")
         check(self.seed >= 0, f"seed must be >= 0, got {self.seed}")
         self.net.validate()

@@ -45,7 +45,9 @@ PAPER_NOTE = (
 @dataclass(frozen=True)
 class DeepAAExperimentConfig:
     search: DeepAAConfig = field(default_factory=DeepAAConfig)
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=30, batch_size=64, lr=0.05))
+    train: TrainConfig = field(
+        default_factory=lambda: TrainConfig(epochs=30, batch_size=64, lr=0.05)
+    )
     n_train: int = 2000  # class-balanced training images (drawn once, seed 0); 0 = all
     augmentations: tuple[str, ...] = AUGMENTATIONS
 
@@ -206,9 +208,7 @@ def _search(x, y, cfg, seed, dev, progress, ckpt: Path):
     secs = time.perf_counter() - start
     log.info("search seed %d: %.0f s", seed, secs)
     ckpt.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(
-        path, {"policy": m.policy_.to_dict(), "history": m.history_, "seconds": secs}
-    )
+    atomic_write_json(path, {"policy": m.policy_.to_dict(), "history": m.history_, "seconds": secs})
     return m.policy_, m.history_, secs
 
 

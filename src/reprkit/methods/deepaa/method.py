@@ -26,7 +26,7 @@ from reprkit.core.base import BaseEstimator
 from reprkit.core.progress import progress_bar
 from reprkit.core.seed import seeded
 from reprkit.methods.deepaa.config import DeepAAConfig
-from reprkit.methods.deepaa.nets import ResNet, train_classifier
+from reprkit.methods.deepaa.nets import train_classifier
 from reprkit.methods.deepaa.ops import ENTRIES, apply_entries
 from reprkit.methods.deepaa.policy import AugmentPolicy
 
@@ -171,7 +171,9 @@ class DeepAutoAugment(BaseEstimator):
             xv = x_val[idx].float().to(dev) / 255
 
             def f(p):
-                return F.cross_entropy(functional_call(net, (p, buffers), (xv,)), y_val[idx].to(dev))
+                return F.cross_entropy(
+                    functional_call(net, (p, buffers), (xv,)), y_val[idx].to(dev)
+                )
 
             _, fn = vjp(f, params)
             return fn(torch.ones((), device=dev))[0]
@@ -186,9 +188,7 @@ class DeepAutoAugment(BaseEstimator):
             xs, ys = xs.to(dev), y_tr[pick].repeat(n_e).to(dev)
             if regularize:
                 per = max(1, cfg.val_batch // len(by_class))
-                dirs = [
-                    val_grad(i[torch.randint(len(i), (per,), generator=gen)]) for i in by_class
-                ]
+                dirs = [val_grad(i[torch.randint(len(i), (per,), generator=gen)]) for i in by_class]
             else:
                 dirs = [val_grad(torch.randint(len(x_val), (cfg.val_batch,), generator=gen))]
             p = torch.softmax(logits, 0)

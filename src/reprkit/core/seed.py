@@ -41,8 +41,18 @@ def seeded(seed: int) -> Iterator[tuple[torch.Generator, np.random.Generator]]:
         yield torch.Generator().manual_seed(seed), np.random.default_rng(seed)
 
 
-def check_run_args(dataset: str, datasets: Sequence[str], seeds: Sequence[int]) -> list[int]:
-    """An experiment's ``dataset`` (one of ``datasets``) and its checked seeds."""
+def check_run_args(
+    dataset: str,
+    datasets: Sequence[str],
+    seeds: Sequence[int],
+    *,
+    resume: bool = False,
+    out: object = None,
+) -> list[int]:
+    """An experiment's ``dataset`` (one of ``datasets``) and its checked seeds; ``resume``
+    needs the ``out`` folder of the interrupted run."""
     if dataset not in datasets:
         raise ValueError(f"dataset must be one of {list(datasets)}, got {dataset!r}")
+    if resume and out is None:
+        raise ValueError("resume needs out: the folder of the interrupted run")
     return check_seeds(seeds)

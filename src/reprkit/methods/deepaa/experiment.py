@@ -127,10 +127,8 @@ def run(
 ) -> Path:
     """Search and train for every seed; write the run folder. ``resume``: continue an
     interrupted run in ``out`` (finished searches and trainings are read back)."""
-    seeds = check_run_args(dataset, DATASETS, seeds)
+    seeds = check_run_args(dataset, DATASETS, seeds, resume=resume, out=out)
     cfg = resolve_config(profile, overrides)
-    if resume and out is None:
-        raise ValueError("resume needs out: the folder of the interrupted run")
     dev = resolve_device(device)
     data = load_images(dataset)
     keep = balanced_subset(data.y_train, cfg.n_train, 0)

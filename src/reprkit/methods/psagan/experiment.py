@@ -132,10 +132,8 @@ def run(
 ) -> Path:
     """Train every model at every length and seed; write the run folder. ``resume``: continue
     an interrupted run in ``out`` from its checkpoints."""
-    seeds = check_run_args(dataset, DATASETS, seeds)
+    seeds = check_run_args(dataset, DATASETS, seeds, resume=resume, out=out)
     cfg = resolve_config(profile, overrides)
-    if resume and out is None:
-        raise ValueError("resume needs out: the folder of the interrupted run")
     dev = resolve_device(device)
     data = load_series(dataset)
     too_short = max(cfg.lengths) > int(data.lengths.max())

@@ -133,10 +133,8 @@ def run(
 ) -> Path:
     """Self- and mutual distillation on every seed; write the run folder. ``resume``: continue
     an interrupted run in ``out`` from its per-cycle checkpoints."""
-    seeds = check_run_args(dataset, DATASETS, seeds)
+    seeds = check_run_args(dataset, DATASETS, seeds, resume=resume, out=out)
     cfg = resolve_config(profile, overrides)
-    if resume and out is None:
-        raise ValueError("resume needs out: the folder of the interrupted run")
     dev_ = resolve_device(device)
     # a bad base model fails before any work
     check_model_dir(cfg.transencoder.base_model or default_model_path(), "transencoder.base_model")

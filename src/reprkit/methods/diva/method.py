@@ -1,0 +1,259 @@
+"""DIVA (Dukler et al., ICLR 2022): the dataset derivative of a weighted ridge head.
+
+On fixed features ``z`` (with one-hot targets ``y``) and per-sample weights ``alpha``, the
+weighted ridge solution ``W = C Z^T diag(alpha) Y`` with ``C = (Z^T diag(alpha) Z + lam I)^-1``
+has closed-form leave-one-out predictions
+
+    f^{-i}(z_i) = (p_i - s_i y_i) / (1 - s_i),   p_i = z_i^T W,   s_i = alpha_i z_i^T C z_i,
+
+valid at ``alpha_i = 0`` (then ``s_i = 0`` and the LOO prediction is the fit's). The LOO loss (or
+a validation loss) is differentiated with respect to ``alpha`` by autograd through this form:
+O(N D^2 + D^3) with a Cholesky factor, never an N x N matrix. A positive derivative means
+up-weighting the sample raises the loss (harmful).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from reprkit.core.base import BaseEstimator
+from reprkit.methods.diva.config import DIVAConfig
+
+
+def as_features(x: Any, name: str = "features", dtype=torch.float64) -> torch.Tensor:
+    """A finite 2-D float tensor, or a clear error naming ``name``."""
+    t = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
+    if t.ndim != 2 or t.shape[0] == 0 or t.shape[1] == 0:
+        raise ValueError(f"{name} must be a non-empty 2-D array (N, D), got shape {tuple(t.shape)}")
+    t = t.to(dtype)
+    if not torch.isfinite(t).all():
+        raise ValueError(f"{name} contain NaN or inf")
+    return t
+
+
+def as_labels(y: Any, n: int, name: str = "labels") -> torch.Tensor:
+    t = torch.as_tensor(np.asarray(y) if not isinstance(y, torch.Tensor) else y)
+    if t.ndim != 1 or len(t) != n:
+        raise ValueError(f"{name} must be 1-D with {n} entries (one per row), got {tuple(t.shape)}")
+    if t.dtype.is_floating_point and not torch.equal(t, t.round()):
+        raise ValueError(f"{name} must be integers")
+    t = t.long()
+    if (t < 0).any():
+        raise ValueError(f"{name} must be non-negative class indices")
+    return t
+
+
+def ridge_fit(Z: torch.Tensor, Y: torch.Tensor, alpha: torch.Tensor, lam: float):
+    """(W, in-sample predictions P, leverages s) of the weighted ridge regression."""
+    d = Z.shape[1]
+    A = Z.T @ (alpha[:, None] * Z) + lam * torch.eye(d, dtype=Z.dtype, device=Z.device)
+    L, info = torch.linalg.cholesky_ex(A)
+    if int(info) != 0:
+        raise ValueError(
+            "the weighted Gram matrix is singular: use lam > 0 (ridge) or more samples than "
+            "features with positive weight"
+        )
+    W = torch.cholesky_solve(Z.T @ (alpha[:, None] * Y), L)
+    CZt = torch.cholesky_solve(Z.T, L)  # D x N
+    s = alpha * (Z * CZt.T).sum(1)
+    return W, Z @ W, s
+
+
+def loo_predictions(Z: torch.Tensor, Y: torch.Tensor, alpha: torch.Tensor, lam: float):
+    """Closed-form LOO predictions f^{-i}(z_i), one row per sample."""
+    _, P, s = ridge_fit(Z, Y, alpha, lam)
+    return (P - s[:, None] * Y) / (1 - s)[:, None]
+
+
+def sample_loss(F_: torch.Tensor, y: torch.Tensor, loss: str, temperature: float) -> torch.Tensor:
+    """Per-sample loss of predictions ``F_`` (N, K) for labels ``y``."""
+    if loss == "squared":
+        return ((F_ - F.one_hot(y, F_.shape[1]).to(F_.dtype)) ** 2).sum(1)
+    return F.cross_entropy(F_ / temperature, y, reduction="none")
+
+
+class DIVA(BaseEstimator):
+    """Dataset derivative of a weighted ridge head on fixed features.
+
+    ``fit(features, labels, val=None, sample_weight=None)``; then ``score_samples()`` (the
+    derivative of the LOO loss, or of the validation loss when ``val`` was given, per sample
+    weight; positive = harmful), ``detect(eps)``, ``reweight(steps, lr)``, ``extend(pool)``,
+    ``loo_predictions()``, ``predict(features)`` and ``transform()``.
+    """
+
+    name: ClassVar[str] = "diva"
+    config_cls: ClassVar[type] = DIVAConfig
+
+    def _dtype(self) -> torch.dtype:
+        return torch.float64 if self.config.dtype == "float64" else torch.float32
+
+    def _design(self, x: Any, name: str) -> torch.Tensor:
+        Z = as_features(x, name, self._dtype())
+        if hasattr(self, "n_features_") and Z.shape[1] != self.n_features_:
+            raise ValueError(f"{name} must have {self.n_features_} columns, got {Z.shape[1]}")
+        if self.config.fit_intercept:
+            Z = torch.cat([Z, torch.ones(len(Z), 1, dtype=Z.dtype)], 1)
+        return Z
+
+    def fit(self, features: Any, labels: Any, *, val: Any = None, sample_weight: Any = None):
+        cfg: DIVAConfig = self.config
+        cfg.validate()
+        for attr in ("n_features_",):
+            self.__dict__.pop(attr, None)
+        Z = self._design(features, "features")
+        y = as_labels(labels, len(Z))
+        if len(torch.unique(y)) < 2:
+            raise ValueError("labels must contain at least 2 classes")
+        if cfg.lam == 0 and len(Z) < Z.shape[1]:
+            raise ValueError(
+                f"lam=0 needs at least as many samples as features (+1 for the intercept): "
+                f"N={len(Z)} < D={Z.shape[1]}; use lam > 0 or lam=None"
+            )
+        if sample_weight is None:
+            alpha = torch.ones(len(Z), dtype=Z.dtype)
+        else:
+            alpha = torch.as_tensor(np.asarray(sample_weight), dtype=Z.dtype)
+            if alpha.shape != (len(Z),) or not torch.isfinite(alpha).all() or (alpha < 0).any():
+                raise ValueError(
+                    f"sample_weight must be {len(Z)} finite non-negative numbers, one per row"
+                )
+        self.n_features_ = Z.shape[1] - int(cfg.fit_intercept)
+        self.n_classes_ = max(int(y.max()) + 1, 2)
+        self.Z_, self.y_ = Z, y
+        self.Y_ = F.one_hot(y, self.n_classes_).to(Z.dtype)
+        self.val_ = None
+        if val is not None:
+            vz = self._design(val[0], "val features")
+            self.val_ = (vz, as_labels(val[1], len(vz), "val labels"))
+        self.lam_ = float(cfg.lam) if cfg.lam is not None else self._choose_lam()
+        self.sample_weights_ = alpha
+        self.fitted_ = True
+        return self
+
+    def _choose_lam(self) -> float:
+        """The grid value with the lowest closed-form LOO squared error at weights 1."""
+        ones = torch.ones(len(self.Z_), dtype=self.Z_.dtype)
+        errs = []
+        for lam in self.config.lam_grid:
+            f = loo_predictions(self.Z_, self.Y_, ones, lam)
+            errs.append(float(((f - self.Y_) ** 2).sum(1).mean()))
+        self.lam_errors_ = dict(zip(self.config.lam_grid, errs, strict=True))
+        return float(self.config.lam_grid[int(np.argmin(errs))])
+
+    # --- the objective and its derivative ---------------------------------------------------
+
+    def objective(self, alpha: torch.Tensor | None = None, val: bool | None = None):
+        """LOO loss (mean over the training samples) or, with validation data (``val`` None and
+        ``val`` given at fit, or True), the mean validation loss, at weights ``alpha``."""
+        self._check_fitted()
+        a = self.sample_weights_ if alpha is None else alpha
+        use_val = self.val_ is not None if val is None else val
+        if use_val:
+            if self.val_ is None:
+                raise ValueError("val=True needs validation data: fit(..., val=(features, labels))")
+            W, _, _ = ridge_fit(self.Z_, self.Y_, a, self.lam_)
+            pred = self.val_[0] @ W
+            return sample_loss(pred, self.val_[1], self.config.loss, self.config.temperature).mean()
+        f = loo_predictions(self.Z_, self.Y_, a, self.lam_)
+        return sample_loss(f, self.y_, self.config.loss, self.config.temperature).mean()
+
+    def score_samples(self, val: bool | None = None) -> np.ndarray:
+        """d objective / d alpha_i at the current weights (positive: the sample hurts)."""
+        a = self.sample_weights_.clone().requires_grad_(True)
+        (g,) = torch.autograd.grad(self.objective(a, val), a)
+        return g.detach().numpy()
+
+    def detect(self, eps: float = 0.0, val: bool | None = None) -> np.ndarray:
+        """Boolean mask of samples whose derivative exceeds ``eps`` (flagged as harmful)."""
+        return self.score_samples(val) > eps
+
+    def loo_predictions(self) -> np.ndarray:
+        self._check_fitted()
+        return loo_predictions(self.Z_, self.Y_, self.sample_weights_, self.lam_).numpy()
+
+    def reweight(self, steps: int = 1, lr: float = 0.5, val: bool | None = None) -> DIVA:
+        """``steps`` of projected gradient descent on the weights: each step moves the weights
+        by ``-lr * grad / max|grad|`` (the most harmful sample loses ``lr``), clipped at 0."""
+        self._check_fitted()
+        if steps < 0 or lr <= 0:
+            raise ValueError(f"steps must be >= 0 and lr > 0, got steps={steps}, lr={lr}")
+        for _ in range(steps):
+            g = torch.as_tensor(self.score_samples(val))
+            scale = g.abs().max()
+            if scale == 0:
+                break
+            self.sample_weights_ = (self.sample_weights_ - lr * g / scale).clamp_min(0).detach()
+        return self
+
+    def extend(self, pool_features: Any, pool_labels: Any, max_add: int | None = None) -> np.ndarray:
+        """Greedily add pool samples (weight 0 -> 1) whose derivative is the most negative,
+        one at a time, until none would lower the objective (or ``max_add``). Returns the pool
+        indices in the order added; the added samples join the training set."""
+        self._check_fitted()
+        Zp = self._design(pool_features, "pool_features")
+        yp = as_labels(pool_labels, len(Zp), "pool_labels")
+        if int(yp.max()) >= self.n_classes_:
+            raise ValueError(f"pool_labels must be < {self.n_classes_} (the classes seen in fit)")
+        n = len(self.Z_)
+        Z = torch.cat([self.Z_, Zp])
+        Y = torch.cat([self.Y_, F.one_hot(yp, self.n_classes_).to(Z.dtype)])
+        y = torch.cat([self.y_, yp])
+        alpha = torch.cat([self.sample_weights_, torch.zeros(len(Zp), dtype=Z.dtype)])
+        added: list[int] = []
+        cap = len(Zp) if max_add is None else max_add
+        while len(added) < cap:
+            a = alpha.clone().requires_grad_(True)
+            if self.val_ is not None:
+                W, _, _ = ridge_fit(Z, Y, a, self.lam_)
+                obj = sample_loss(self.val_[0] @ W, self.val_[1], self.config.loss,
+                                  self.config.temperature).mean()  # fmt: skip
+            else:  # the LOO loss over the original training samples
+                f = loo_predictions(Z, Y, a, self.lam_)[:n]
+                obj = sample_loss(f, y[:n], self.config.loss, self.config.temperature).mean()
+            (g,) = torch.autograd.grad(obj, a)
+            gp = g[n:].clone()
+            gp[alpha[n:] > 0] = float("inf")
+            j = int(torch.argmin(gp))
+            if not gp[j] < 0:
+                break
+            alpha[n + j] = 1.0
+            added.append(j)
+        keep = torch.cat([torch.arange(n), n + torch.as_tensor(added, dtype=torch.long)])
+        self.Z_, self.Y_, self.y_ = Z[keep], Y[keep], y[keep]
+        self.sample_weights_ = alpha[keep]
+        return np.asarray(added, dtype=np.int64)
+
+    def predict_scores(self, features: Any) -> np.ndarray:
+        """Ridge outputs (N, K) of the head fitted with the current weights."""
+        self._check_fitted()
+        W, _, _ = ridge_fit(self.Z_, self.Y_, self.sample_weights_, self.lam_)
+        return (self._design(features, "features") @ W).numpy()
+
+    def predict(self, features: Any) -> np.ndarray:
+        return self.predict_scores(features).argmax(1)
+
+    def transform(self, drop_zero: bool = True):
+        """The reweighted training set: (features, labels, weights), without zero-weight rows
+        when ``drop_zero``."""
+        self._check_fitted()
+        keep = self.sample_weights_ > 0 if drop_zero else torch.ones_like(self.y_, dtype=bool)
+        Z = self.Z_[:, : self.n_features_]
+        return Z[keep].numpy(), self.y_[keep].numpy(), self.sample_weights_[keep].numpy()
+
+    def _get_state(self) -> dict[str, Any]:
+        st = {"Z": self.Z_, "y": self.y_, "alpha": self.sample_weights_, "lam": self.lam_}
+        st |= {"n_features": self.n_features_, "n_classes": self.n_classes_}
+        if self.val_ is not None:
+            st |= {"val_z": self.val_[0], "val_y": self.val_[1]}
+        return st
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        self.Z_, self.y_ = state["Z"], state["y"]
+        self.sample_weights_, self.lam_ = state["alpha"], float(state["lam"])
+        self.n_features_, self.n_classes_ = int(state["n_features"]), int(state["n_classes"])
+        self.Y_ = F.one_hot(self.y_, self.n_classes_).to(self.Z_.dtype)
+        self.val_ = (state["val_z"], state["val_y"]) if "val_z" in state else None

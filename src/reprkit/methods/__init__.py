@@ -99,8 +99,27 @@ register_method(
     )
 )
 
+register_method(
+    MethodSpec(
+        name="diva",
+        paper="DIVA: Dataset derivative of a learning task (Dukler et al., ICLR 2022)",
+        status="works",
+        estimator="reprkit.methods.diva.method:DIVA",
+        experiment="reprkit.methods.diva.experiment",
+        datasets=(
+            "digits",
+            "breast_cancer",
+            "wine",
+            "cora_text",
+            "cifar10_subset",
+            "synthetic_blobs",
+        ),
+        description="closed-form LOO derivative of a ridge head: find mislabelled samples, "
+        "reweight, extend (with LOO residual, self-confidence, influence, KNN-Shapley, Data-OOB)",
+    )
+)
+
 _PLANNED = [
-    ("diva", "DIVA: the dataset derivative (Dukler et al., ICLR 2022)"),
     ("indomain", "In-domain generalization benchmark (Schott et al., ICLR 2022)"),
     ("trajshap", "Shapley attribution for trajectory prediction (Makansi et al., ICLR 2022)"),
 ]

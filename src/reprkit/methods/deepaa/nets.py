@@ -60,9 +60,12 @@ class ResNet(nn.Module):
         self.body = nn.Sequential(*layers)
         self.head = nn.Linear(cin, n_classes)
 
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The penultimate layer (pooled last stage), for images in [0, 1]."""
+        return self.body(self.stem((x - self.mean) / self.std)).mean((2, 3))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.body(self.stem((x - self.mean) / self.std))
-        return self.head(h.mean((2, 3)))
+        return self.head(self.features(x))
 
 
 def train_classifier(

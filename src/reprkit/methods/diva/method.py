@@ -163,6 +163,7 @@ class DIVA(BaseEstimator):
 
     def score_samples(self, val: bool | None = None) -> np.ndarray:
         """d objective / d alpha_i at the current weights (positive: the sample hurts)."""
+        self._check_fitted()
         a = self.sample_weights_.clone().requires_grad_(True)
         (g,) = torch.autograd.grad(self.objective(a, val), a)
         return g.detach().numpy()
@@ -189,7 +190,9 @@ class DIVA(BaseEstimator):
             self.sample_weights_ = (self.sample_weights_ - lr * g / scale).clamp_min(0).detach()
         return self
 
-    def extend(self, pool_features: Any, pool_labels: Any, max_add: int | None = None) -> np.ndarray:
+    def extend(
+        self, pool_features: Any, pool_labels: Any, max_add: int | None = None
+    ) -> np.ndarray:
         """Greedily add pool samples (weight 0 -> 1) whose derivative is the most negative,
         one at a time, until none would lower the objective (or ``max_add``). Returns the pool
         indices in the order added; the added samples join the training set."""

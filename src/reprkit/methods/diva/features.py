@@ -29,10 +29,15 @@ def load_features(name: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray, str
         from reprkit.models.text import default_model_path
 
         data, texts = load_cora_text()
+        y = data.y.numpy()
+        keep = np.flatnonzero(y >= 0)  # 66 papers have no label
         model = SentenceTransformer(default_model_path(), device="cpu")
         model.max_seq_length = 128
-        x = model.encode(texts, batch_size=64, convert_to_numpy=True, show_progress_bar=False)
-        return x.astype(np.float64), data.y.numpy(), "all-MiniLM-L6-v2 embeddings (max 128 tokens)"
+        x = model.encode(
+            [texts[i] for i in keep], batch_size=64, convert_to_numpy=True, show_progress_bar=False
+        )
+        how = "all-MiniLM-L6-v2 embeddings of the abstracts (max 128 tokens; unlabelled dropped)"
+        return x.astype(np.float64), y[keep], how
     if name == "cifar10_subset":
         return _cifar_features(seed)
     raise ValueError(f"dataset must be one of {list(FEATURE_SETS)}, got {name!r}")

@@ -108,3 +108,15 @@ _register(
         "(datasets.images)",
     },
 )
+
+_register(
+    "factor images",
+    {
+        "dsprites": "dSprites full factorial grid on a coarser lattice (46,080 real images: "
+        "3 shapes x 6 scales x 10 orientations x 16 x 16 positions)",
+        "dsprites_subset": "20,000 random dSprites images (all 40 / 32 / 32 values; not a grid)",
+        "dsprites_official": "official dSprites (737,280 images; download only, not staged)",
+        "synthetic_dsprites": "rendered square / ellipse / heart x scale x orientation x "
+        "position grid (datasets.factors)",
+    },
+)

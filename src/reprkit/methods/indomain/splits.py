@@ -1,0 +1,146 @@
+"""Systematic splits of a factor grid (Schott et al., ICLR 2022) and the R² readout score.
+
+``factors`` is an ``(N, F)`` array of value *indices* (0 .. n_f - 1 for factor f, the grid's
+lattice position). Only the ``split_factors`` are held out; the others (e.g. dSprites' shape)
+keep all their values in both parts. With ``k_f = ceil(ratio * n_f)`` values per split factor:
+
+* ``extrapolation``: the top ``k_f`` values of each split factor are held out;
+* ``interpolation``: ``k_f`` evenly spaced interior values are held out (both ends stay in
+  training);
+* for both, the test set is every image with *any* held-out value;
+* ``composition``: the lowest ``k_f`` values of each split factor form a low band; training
+  images have at least one split factor inside its band, test images have all of them above
+  it (the unseen corner of combinations);
+* ``random``: a seeded random test set of the same size as the extrapolation split's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+KINDS = ("random", "composition", "interpolation", "extrapolation")
+
+
+def _check_factors(factors: Any) -> np.ndarray:
+    f = np.asarray(factors)
+    if f.ndim != 2 or len(f) == 0:
+        raise ValueError(f"factors must be a non-empty (N, F) array, got shape {f.shape}")
+    if not np.issubdtype(f.dtype, np.integer) or (f < 0).any():
+        raise ValueError("factors must hold non-negative integer value indices")
+    return f
+
+
+def held_out_values(n_values: int, kind: str, ratio: float) -> np.ndarray:
+    """The value indices of one factor that ``kind`` holds out (composition: its low band)."""
+    k = math.ceil(ratio * n_values)
+    if kind == "extrapolation":
+        vals = np.arange(n_values - k, n_values)
+    elif kind == "interpolation":
+        if n_values < 3 or k > n_values - 2:
+            raise ValueError(
+                f"interpolation needs {k} interior values of a factor with {n_values} values; "
+                "use a smaller ratio or leave this factor out of split_factors"
+            )
+        vals = np.unique(np.round(np.linspace(1, n_values - 2, k + 2)[1:-1]).astype(int))
+        if (
+            len(vals) < k
+        ):  # rounding collided: take the interior values spaced as evenly as possible
+            vals = np.unique(np.round(np.linspace(1, n_values - 2, k)).astype(int))
+    else:  # composition: the low band
+        vals = np.arange(k)
+    if len(vals) >= n_values:
+        raise ValueError(
+            f"ratio {ratio} holds out all {n_values} values of a factor: the training set "
+            "would miss it entirely"
+        )
+    return vals
+
+
+def make_split(
+    factors: Any,
+    kind: str,
+    ratio: float,
+    seed: int = 0,
+    split_factors: Sequence[int] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean (train, test) masks over the rows of ``factors`` (disjoint, covering all)."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {list(KINDS)}, got {kind!r}")
+    if not 0 < ratio < 1:
+        raise ValueError(f"ratio must be in (0, 1), got {ratio}")
+    f = _check_factors(factors)
+    cols = list(range(f.shape[1])) if split_factors is None else list(split_factors)
+    if not cols or any(c < 0 or c >= f.shape[1] for c in cols):
+        raise ValueError(f"split_factors must be column indices in [0, {f.shape[1]}), got {cols}")
+    sizes = f.max(0) + 1
+    if kind == "random":
+        n_test = int(make_split(f, "extrapolation", ratio, seed, cols)[1].sum())
+        test = np.zeros(len(f), dtype=bool)
+        test[np.random.default_rng(seed).choice(len(f), n_test, replace=False)] = True
+    elif kind == "composition":
+        in_band = np.zeros(len(f), dtype=bool)
+        for c in cols:
+            in_band |= np.isin(f[:, c], held_out_values(int(sizes[c]), kind, ratio))
+        test = ~in_band
+    else:
+        test = np.zeros(len(f), dtype=bool)
+        for c in cols:
+            test |= np.isin(f[:, c], held_out_values(int(sizes[c]), kind, ratio))
+    if test.all() or not test.any():
+        raise ValueError(
+            f"the {kind} split with ratio {ratio} leaves an empty "
+            f"{'training' if test.all() else 'test'} set on this factor grid"
+        )
+    return ~test, test
+
+
+def r2_per_factor(pred: Any, values: Any, grid_values: Any) -> np.ndarray:
+    """R² per factor of predictions for ``values`` (N, F), both normalised to [0, 1] by the
+    range of each factor over ``grid_values`` (the full factor grid), whose variance is the
+    denominator (so a test set of one value is not scored against its own tiny variance)."""
+    p, v, g = (np.asarray(a, dtype=np.float64) for a in (pred, values, grid_values))
+    if p.shape != v.shape or p.ndim != 2 or g.ndim != 2 or g.shape[1] != v.shape[1]:
+        raise ValueError(
+            f"pred and values must both be (N, F) with F = grid columns, got {p.shape}, "
+            f"{v.shape}, grid {g.shape}"
+        )
+    lo, hi = g.min(0), g.max(0)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    pn, vn, gn = (p - lo) / span, (v - lo) / span, (g - lo) / span
+    var = gn.var(0)
+    return 1 - ((pn - vn) ** 2).mean(0) / np.where(var > 0, var, 1.0)
+
+
+def evaluate(
+    predict_fn: Callable[[torch.Tensor], Any] | torch.nn.Module,
+    images: torch.Tensor,
+    values: Any,
+    grid_values: Any,
+    batch_size: int = 512,
+) -> np.ndarray:
+    """R² per factor of any model (a callable or an ``nn.Module`` mapping an image batch to
+    (B, F) factor predictions) on ``images`` with true ``values``."""
+    if len(images) != len(np.asarray(values)):
+        raise ValueError(
+            f"images and values must have the same length, got {len(images)} and "
+            f"{len(np.asarray(values))}"
+        )
+    if isinstance(predict_fn, torch.nn.Module):
+        predict_fn.eval()
+    outs = []
+    with torch.no_grad():
+        for i in range(0, len(images), batch_size):
+            out = predict_fn(images[i : i + batch_size])
+            outs.append(out.detach().cpu().numpy() if isinstance(out, torch.Tensor) else out)
+    pred = np.concatenate(outs)
+    if pred.shape != np.asarray(values).shape:
+        raise ValueError(
+            f"predict_fn must return (B, {np.asarray(values).shape[1]}) predictions, "
+            f"got {pred.shape[1:]} per batch"
+        )
+    return r2_per_factor(pred, values, grid_values)

@@ -119,8 +119,20 @@ register_method(
     )
 )
 
+register_method(
+    MethodSpec(
+        name="indomain",
+        paper="Visual representation learning does not generalize strongly within the same "
+        "domain (Schott et al., ICLR 2022)",
+        status="in progress",
+        experiment="reprkit.methods.indomain.experiment",
+        datasets=("dsprites", "synthetic_dsprites"),
+        description="random / composition / interpolation / extrapolation splits of a factor "
+        "grid; R² of MLP, conv, ResNet and beta-VAE readouts",
+    )
+)
+
 _PLANNED = [
-    ("indomain", "In-domain generalization benchmark (Schott et al., ICLR 2022)"),
     ("trajshap", "Shapley attribution for trajectory prediction (Makansi et al., ICLR 2022)"),
 ]
 for _name, _paper in _PLANNED:

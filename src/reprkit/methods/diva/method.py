@@ -152,14 +152,19 @@ class DIVA(BaseEstimator):
         self._check_fitted()
         a = self.sample_weights_ if alpha is None else alpha
         use_val = self.val_ is not None if val is None else val
+        if use_val and self.val_ is None:
+            raise ValueError("val=True needs validation data: fit(..., val=(features, labels))")
+        return self._objective(self.Z_, self.Y_, self.y_, a, use_val)
+
+    def _objective(self, Z, Y, y, alpha, use_val: bool, n_scored: int | None = None):
+        """Mean validation loss of the ridge fit on (Z, Y, alpha), or mean LOO loss over the
+        first ``n_scored`` rows (all by default)."""
+        loss, t = self.config.loss, self.config.temperature
         if use_val:
-            if self.val_ is None:
-                raise ValueError("val=True needs validation data: fit(..., val=(features, labels))")
-            W, _, _ = ridge_fit(self.Z_, self.Y_, a, self.lam_)
-            pred = self.val_[0] @ W
-            return sample_loss(pred, self.val_[1], self.config.loss, self.config.temperature).mean()
-        f = loo_predictions(self.Z_, self.Y_, a, self.lam_)
-        return sample_loss(f, self.y_, self.config.loss, self.config.temperature).mean()
+            W, _, _ = ridge_fit(Z, Y, alpha, self.lam_)
+            return sample_loss(self.val_[0] @ W, self.val_[1], loss, t).mean()
+        f = loo_predictions(Z, Y, alpha, self.lam_)[:n_scored]
+        return sample_loss(f, y[:n_scored], loss, t).mean()
 
     def score_samples(self, val: bool | None = None) -> np.ndarray:
         """d objective / d alpha_i at the current weights (positive: the sample hurts)."""
@@ -210,13 +215,8 @@ class DIVA(BaseEstimator):
         cap = len(Zp) if max_add is None else max_add
         while len(added) < cap:
             a = alpha.clone().requires_grad_(True)
-            if self.val_ is not None:
-                W, _, _ = ridge_fit(Z, Y, a, self.lam_)
-                obj = sample_loss(self.val_[0] @ W, self.val_[1], self.config.loss,
-                                  self.config.temperature).mean()  # fmt: skip
-            else:  # the LOO loss over the original training samples
-                f = loo_predictions(Z, Y, a, self.lam_)[:n]
-                obj = sample_loss(f, y[:n], self.config.loss, self.config.temperature).mean()
+            # validation loss, or the LOO loss over the original training samples only
+            obj = self._objective(Z, Y, y, a, self.val_ is not None, n_scored=n)
             (g,) = torch.autograd.grad(obj, a)
             gp = g[n:].clone()
             gp[alpha[n:] > 0] = float("inf")

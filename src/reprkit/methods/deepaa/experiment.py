@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -195,39 +195,45 @@ def _mag(v: float | None) -> str:
     return "" if v is None else f"{v:.3g}"
 
 
-def _search(x, y, cfg, seed, dev, progress, ckpt: Path):
-    """The seed's policy (read back from ``ckpt`` when an earlier attempt finished it)."""
-    path = ckpt / f"policy_seed{seed}.json"
+def _once(path: Path, compute: Callable[[], dict]) -> dict:
+    """``compute()`` timed and written to ``path`` (atomically), or read back if an earlier
+    attempt finished it."""
     if path.exists():
-        saved = json.loads(path.read_text())
-        return AugmentPolicy.from_dict(saved["policy"]), saved["history"], saved["seconds"]
+        return json.loads(path.read_text())
     start = time.perf_counter()
-    m = DeepAutoAugment(replace(cfg.search, seed=seed), device=dev, progress=progress).fit(x, y)
-    secs = time.perf_counter() - start
-    log.info("search seed %d: %.0f s", seed, secs)
-    ckpt.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(path, {"policy": m.policy_.to_dict(), "history": m.history_, "seconds": secs})
-    return m.policy_, m.history_, secs
+    out = compute() | {"seconds": time.perf_counter() - start}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(path, out)
+    return out
+
+
+def _search(x, y, cfg, seed, dev, progress, ckpt: Path):
+    """The seed's policy, search history and seconds."""
+
+    def compute() -> dict:
+        s = replace(cfg.search, seed=seed)
+        m = DeepAutoAugment(s, device=dev, progress=progress).fit(x, y)
+        return {"policy": m.policy_.to_dict(), "history": m.history_}
+
+    saved = _once(ckpt / f"policy_seed{seed}.json", compute)
+    log.info("search seed %d: %.0f s", seed, saved["seconds"])
+    return AugmentPolicy.from_dict(saved["policy"]), saved["history"], saved["seconds"]
 
 
 def _train(x, y, data: ImageData, cfg, aug, policy, seed, dev, progress, ckpt: Path):
-    """(test accuracy, seconds) of one training run (read back when already done)."""
-    path = ckpt / f"train_{aug}_seed{seed}.json"
-    if path.exists():
-        saved = json.loads(path.read_text())
-        return saved["acc"], saved["seconds"]
-    augment = policy if aug == "deepaa" else baseline(aug)
-    start = time.perf_counter()
-    with seeded(10_000 + seed) as (gen, _):
-        net = train_classifier(
-            x, y, data.n_classes, cfg.train, augment, gen,
-            device=dev, progress=progress, desc=f"{aug} seed {seed}",
-        )  # fmt: skip
-    secs = time.perf_counter() - start
-    acc = accuracy(net, data.x_test, data.y_test)
-    ckpt.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(path, {"acc": acc, "seconds": secs})
-    return acc, secs
+    """(test accuracy, seconds) of one training run."""
+
+    def compute() -> dict:
+        augment = policy if aug == "deepaa" else baseline(aug)
+        with seeded(10_000 + seed) as (gen, _):
+            net = train_classifier(
+                x, y, data.n_classes, cfg.train, augment, gen,
+                device=dev, progress=progress, desc=f"{aug} seed {seed}",
+            )  # fmt: skip
+        return {"acc": accuracy(net, data.x_test, data.y_test)}
+
+    saved = _once(ckpt / f"train_{aug}_seed{seed}.json", compute)
+    return saved["acc"], saved["seconds"]
 
 
 def plot_samples(data: ImageData, policy: AugmentPolicy, path: Path, n: int = 8) -> None:

@@ -3,8 +3,8 @@
 Per split kind and seed: the split of the factor grid (``make_split``; random draws its test set
 with the seed), a model trained on the training part (targets: the split factors' values
 normalised to [0, 1] over the grid), R² per factor on the test part (variance over the grid).
-Shape is not split and not predicted (categorical). Orientation is reported with and without:
-for the symmetric shapes it is ill-posed.
+Categorical factors (dSprites / Shapes3D shape, MPI3D colour and shape) are not split and not
+predicted. Orientation is reported with and without: for symmetric shapes it is ill-posed.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from reprkit.eval.report import RunRecorder, log
 from reprkit.methods.indomain.models import MODELS, train_model
 from reprkit.methods.indomain.splits import KINDS, evaluate, make_split
 
-DATASETS = ("dsprites", "synthetic_dsprites")
+DATASETS = ("dsprites", "synthetic_dsprites", "shapes3d", "mpi3d_toy")
 PAPER_NOTE = (
     "Paper (Schott et al., ICLR 2022; extrapolation R² leaderboard, as quoted in issue #10 — the "
     "paper could not be opened offline): dSprites PCL 66.7 %, DenseNet121 64.4 %; Shapes3D "
@@ -41,7 +41,7 @@ PAPER_NOTE = (
 class InDomainExperimentConfig:
     models: tuple[str, ...] = MODELS
     kinds: tuple[str, ...] = KINDS
-    ratio: float = 0.2  # per-factor hold-out ratio (the paper's for dSprites)
+    ratio: float | None = None  # per-factor hold-out ratio; None: the paper's for the dataset
     size: int = 32  # images are average-pooled to size x size (64 = the originals)
     epochs: int = 3
     batch_size: int = 128
@@ -53,7 +53,9 @@ class InDomainExperimentConfig:
         check(not bad and self.models, f"models must be a subset of {list(MODELS)}, got {bad}")
         bad = [k for k in self.kinds if k not in KINDS]
         check(not bad and self.kinds, f"kinds must be a subset of {list(KINDS)}, got {bad}")
-        check(0 < self.ratio < 1, f"ratio must be in (0, 1), got {self.ratio}")
+        check(
+            self.ratio is None or 0 < self.ratio < 1, f"ratio must be in (0, 1), got {self.ratio}"
+        )
         check(self.size in (16, 32, 64), f"size must be 16, 32 or 64, got {self.size}")
         check(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
 
@@ -83,11 +85,12 @@ def run(
     seeds = check_run_args(dataset, DATASETS, seeds)
     cfg = resolve_config(profile, overrides)
     data = load_factor_images(dataset)
-    cols = [i for i, n in enumerate(data.names) if n != "shape"]
+    ratio = cfg.ratio or data.ratio
+    cols = data.split_columns()
     names = [data.names[i] for i in cols]
-    x = data.images.float() / 255
-    if x.shape[-1] > cfg.size:
-        x = F.avg_pool2d(x, x.shape[-1] // cfg.size)
+    keep = [i for i, n in enumerate(names) if n != "orientation"]
+    k = max(1, data.images.shape[-1] // cfg.size)  # pooled in chunks: Shapes3D / MPI3D are big
+    x = torch.cat([F.avg_pool2d(c.float() / 255, k) for c in data.images.split(8192)])
     grid = data.values[:, cols]
     lo, hi = grid.min(0), grid.max(0)
     targets = torch.from_numpy((grid - lo) / np.where(hi > lo, hi - lo, 1.0)).float()
@@ -98,31 +101,33 @@ def run(
 
     def body(rec: RunRecorder) -> None:
         scatter: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        show = np.random.default_rng(0)
         for model in cfg.models:
             for kind in cfg.kinds:
                 per: dict[str, list[float]] = {}
                 secs = 0.0
                 for seed in seeds:
-                    train, test = make_split(data.factors, kind, cfg.ratio, seed, cols)
+                    train, test = make_split(data.factors, kind, ratio, seed, cols)
                     start = time.perf_counter()
                     with seeded(seed) as (gen, _):
                         net = train_model(
                             model, x[train], targets[train], epochs=cfg.epochs,
-                            batch_size=cfg.batch_size, lr=cfg.lr, beta=cfg.beta, gen=gen,
-                            progress=progress,
+                            batch_size=cfg.batch_size, lr=cfg.lr, beta=cfg.beta,
+                            factors=data.factors[train], gen=gen, progress=progress,
                         )  # fmt: skip
                     secs += time.perf_counter() - start
                     r2 = evaluate(net, x[test], targets[test].numpy(), targets.numpy())
                     for name, v in zip(names, r2, strict=True):
                         per.setdefault(f"r2_{name}", []).append(float(v))
                     per.setdefault("r2_mean", []).append(float(r2.mean()))
-                    keep = [i for i, n in enumerate(names) if n != "orientation"]
-                    per.setdefault("r2_no_orientation", []).append(float(r2[keep].mean()))
+                    if len(keep) < len(names):
+                        per.setdefault("r2_no_orientation", []).append(float(r2[keep].mean()))
                     if kind == "extrapolation" and seed == seeds[0]:
+                        rows = np.flatnonzero(test)
+                        pick = np.sort(show.choice(rows, min(2000, len(rows)), replace=False))
                         with torch.no_grad():
-                            pred = net(x[test][:2000]).numpy()
-                        scatter[model] = (targets[test][:2000].numpy(), pred,
-                                          targets[train].numpy())  # fmt: skip
+                            pred = net(x[pick]).numpy()
+                        scatter[model] = (targets[pick].numpy(), pred, targets[train].numpy())
                     log.info("%s %s seed %d: R² %.3f", model, kind, seed, r2.mean())
                 for metric, vals in per.items():
                     rec.add(f"{model}/{kind}", metric, vals)
@@ -130,7 +135,8 @@ def run(
         rec.note(
             f"Images average-pooled to {cfg.size}x{cfg.size}; {cfg.epochs} epochs, batch "
             f"{cfg.batch_size}, Adam lr {cfg.lr}, MSE on normalised factors; hold-out ratio "
-            f"{cfg.ratio} per split factor ({', '.join(names)}); shape kept in both parts."
+            f"{ratio} per split factor ({', '.join(names)}); {', '.join(data.categorical)} "
+            "kept in both parts."
         )
         rec.note(PAPER_NOTE)
         if scatter:

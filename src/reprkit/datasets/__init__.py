@@ -116,7 +116,19 @@ _register(
         "3 shapes x 6 scales x 10 orientations x 16 x 16 positions)",
         "dsprites_subset": "20,000 random dSprites images (all 40 / 32 / 32 values; not a grid)",
         "dsprites_official": "official dSprites (737,280 images; download only, not staged)",
+        "shapes3d": "official 3D Shapes (480,000 RGB images, 6 factors; download only, not staged)",
+        "mpi3d_toy": "official MPI3D toy (1,036,800 RGB images, 7 factors; download only)",
         "synthetic_dsprites": "rendered square / ellipse / heart x scale x orientation x "
         "position grid (datasets.factors)",
+    },
+)
+
+_register(
+    "trajectories",
+    {
+        "eth_ucy": "ETH/UCY pedestrians (eth, hotel, univ, zara1, zara2), 8 observed + 12 "
+        "predicted steps at 2.5 Hz, leave-one-scene-out",
+        "synthetic_interaction": "leader-follower scenes with distractors: the target's turn is "
+        "foreseeable only from its leader (datasets.trajectories)",
     },
 )

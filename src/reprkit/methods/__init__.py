@@ -126,14 +126,21 @@ register_method(
         "domain (Schott et al., ICLR 2022)",
         status="in progress",
         experiment="reprkit.methods.indomain.experiment",
-        datasets=("dsprites", "synthetic_dsprites"),
+        datasets=("dsprites", "synthetic_dsprites", "shapes3d", "mpi3d_toy"),
         description="random / composition / interpolation / extrapolation splits of a factor "
-        "grid; R² of MLP, conv, ResNet and beta-VAE readouts",
+        "grid; R² of MLP, conv, ResNet, beta-VAE and Ada-GVAE readouts",
     )
 )
 
-_PLANNED = [
-    ("trajshap", "Shapley attribution for trajectory prediction (Makansi et al., ICLR 2022)"),
-]
-for _name, _paper in _PLANNED:
-    register_method(MethodSpec(name=_name, paper=_paper, status="planned"))
+register_method(
+    MethodSpec(
+        name="trajshap",
+        paper="You mostly walk alone: Analyzing feature attribution in trajectory prediction "
+        "(Makansi et al., ICLR 2022)",
+        status="in progress",
+        experiment="reprkit.methods.trajshap.experiment",
+        datasets=("eth_ucy", "synthetic_interaction"),
+        description="exact / permutation / Banzhaf Shapley values of the past, each neighbour "
+        "and a random neighbour for constant-velocity, LSTM and social-attention predictors",
+    )
+)

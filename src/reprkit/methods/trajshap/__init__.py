@@ -1,0 +1,1 @@
+"""Shapley attribution for trajectory prediction (Makansi et al., ICLR 2022)."""

@@ -108,3 +108,15 @@ def test_staged_dsprites_grid():
     d = load_factor_images("dsprites")
     assert d.images.shape == (46080, 1, 64, 64) and d.sizes == (3, 6, 10, 16, 16)
     assert len(np.unique(d.factors, axis=0)) == 46080  # every combination once
+
+
+def test_extrapolation_reach():
+    from reprkit.methods.indomain.splits import extrapolation_reach
+
+    train = np.array([[0.0, 0.0], [0.5, 1.0]])
+    true = np.array([[0.75, 0.2], [1.0, 0.4]])
+    np.testing.assert_allclose(extrapolation_reach(true, true, train), [1.0, np.nan])
+    clipped = np.minimum(true, 0.5)
+    np.testing.assert_allclose(extrapolation_reach(clipped, true, train)[0], 0.0)
+    half = np.array([[0.625, 0.0], [0.75, 0.0]])
+    np.testing.assert_allclose(extrapolation_reach(half, true, train)[0], 0.5)

@@ -116,6 +116,22 @@ def r2_per_factor(pred: Any, values: Any, grid_values: Any) -> np.ndarray:
     return 1 - ((pn - vn) ** 2).mean(0) / np.where(var > 0, var, 1.0)
 
 
+def predict(
+    predict_fn: Callable[[torch.Tensor], Any] | torch.nn.Module,
+    images: torch.Tensor,
+    batch_size: int = 512,
+) -> np.ndarray:
+    """Batched predictions of any model (a callable or an ``nn.Module``, put in eval mode)."""
+    if isinstance(predict_fn, torch.nn.Module):
+        predict_fn.eval()
+    outs = []
+    with torch.no_grad():
+        for i in range(0, len(images), batch_size):
+            out = predict_fn(images[i : i + batch_size])
+            outs.append(out.detach().cpu().numpy() if isinstance(out, torch.Tensor) else out)
+    return np.concatenate(outs)
+
+
 def evaluate(
     predict_fn: Callable[[torch.Tensor], Any] | torch.nn.Module,
     images: torch.Tensor,
@@ -125,22 +141,30 @@ def evaluate(
 ) -> np.ndarray:
     """R² per factor of any model (a callable or an ``nn.Module`` mapping an image batch to
     (B, F) factor predictions) on ``images`` with true ``values``."""
-    if len(images) != len(np.asarray(values)):
+    values = np.asarray(values)
+    if len(images) != len(values):
         raise ValueError(
-            f"images and values must have the same length, got {len(images)} and "
-            f"{len(np.asarray(values))}"
+            f"images and values must have the same length, got {len(images)} and {len(values)}"
         )
-    if isinstance(predict_fn, torch.nn.Module):
-        predict_fn.eval()
-    outs = []
-    with torch.no_grad():
-        for i in range(0, len(images), batch_size):
-            out = predict_fn(images[i : i + batch_size])
-            outs.append(out.detach().cpu().numpy() if isinstance(out, torch.Tensor) else out)
-    pred = np.concatenate(outs)
-    if pred.shape != np.asarray(values).shape:
+    pred = predict(predict_fn, images, batch_size)
+    if pred.shape != values.shape:
         raise ValueError(
-            f"predict_fn must return (B, {np.asarray(values).shape[1]}) predictions, "
+            f"predict_fn must return (B, {values.shape[1]}) predictions, "
             f"got {pred.shape[1:]} per batch"
         )
     return r2_per_factor(pred, values, grid_values)
+
+
+def extrapolation_reach(pred: Any, values: Any, train_values: Any) -> np.ndarray:
+    """Per factor, over the samples whose value lies beyond the training maximum: how far the
+    predictions go past that edge, as a fraction of how far the true values go (0: predictions
+    stop at the edge of the training range, 1: they follow the truth). NaN where no sample lies
+    beyond."""
+    p, v = np.asarray(pred, np.float64), np.asarray(values, np.float64)
+    edge = np.asarray(train_values, np.float64).max(0)
+    out = np.full(v.shape[1], np.nan)
+    for c in range(v.shape[1]):
+        beyond = v[:, c] > edge[c] + 1e-9
+        if beyond.any():
+            out[c] = (p[beyond, c] - edge[c]).mean() / (v[beyond, c] - edge[c]).mean()
+    return out

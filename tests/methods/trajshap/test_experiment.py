@@ -14,7 +14,7 @@ def test_smoke_run_reports_every_model(tmp_path):
     m = json.loads((out / "metrics.json").read_text())
     rows = {(r["model"], r["metric"]) for r in m["results"]}
     for model in experiment.MODELS:
-        for metric in ("ade", "fde", "ade_no_nbrs", *experiment.ATTRIBUTIONS):
+        for metric in ("ade", "fde", "ade_no_nbrs", "phi_social_random", *experiment.ATTRIBUTIONS):
             assert (model, metric) in rows
     assert ("estimator banzhaf", "mae_vs_exact") in rows
     exact = [r for r in m["results"] if r["model"] == "estimator exact"]

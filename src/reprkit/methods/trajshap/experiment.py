@@ -57,7 +57,7 @@ class TrajShapExperimentConfig:
     n_synthetic: int = 4000  # synthetic training scenes (+ a quarter each for val and test)
     n_attr: int = 1000  # test scenes attributed per model and seed (split over ETH/UCY scenes)
     n_samples: int = 32  # permutations per scene
-    removal: str = "zero"
+    removals: tuple[str, ...] = ("zero", "random")  # the first is the headline
     compare_scenes: int = 100  # scenes for exact vs permutation vs Banzhaf
 
     def validate(self) -> None:
@@ -68,8 +68,8 @@ class TrajShapExperimentConfig:
         check(self.k >= 1 and self.epochs >= 1, "k and epochs must be >= 1")
         check(self.n_attr >= 2, f"n_attr must be >= 2, got {self.n_attr}")
         check(self.n_samples >= 2, f"n_samples must be >= 2, got {self.n_samples}")
-        check(self.removal in ("zero", "random"), f"removal must be zero or random, got "
-              f"{self.removal!r}")  # fmt: skip
+        bad = [r for r in self.removals if r not in ("zero", "random")]
+        check(not bad and self.removals, f"removals must be a subset of [zero, random], got {bad}")
 
 
 PROFILES: dict[str, dict[str, object]] = {
@@ -154,11 +154,13 @@ def run(
             rec.note("Best-of-K ADE per held-out scene (mean over seeds): " + "; ".join(
                 f"{k} {np.mean(v):.3f}" for k, v in per_scene.items()))  # fmt: skip
         rec.note(
-            f"Attribution: value -minADE (best of {cfg.k}), removal '{cfg.removal}', permutation "
-            f"estimator with {cfg.n_samples} orders per scene, {cfg.n_attr} test scenes per model "
-            "and seed; phi_strongest: the largest neighbour attribution in scenes with at least "
-            "one neighbour; phi_social: all real neighbours together; attr_s_per_1k: seconds to "
-            "attribute 1,000 scenes (2 CPU threads unless stated in env.json)."
+            f"Attribution: value -minADE (best of {cfg.k}), permutation estimator with "
+            f"{cfg.n_samples} orders per scene, {cfg.n_attr} test scenes per model and seed; "
+            f"removal '{cfg.removals[0]}' (metrics phi_*) and "
+            + ", ".join(f"'{r}' (phi_*_{r})" for r in cfg.removals[1:])
+            + "; phi_strongest: the largest neighbour attribution in scenes with at least one "
+            "neighbour; phi_social: all real neighbours together; attr_s_per_1k: seconds to "
+            "attribute 1,000 scenes with the first removal (2 CPU threads)."
         )
         rec.note(PAPER_NOTE)
         rec.plot("attributions.png", lambda p: plot_bars(res, p, dataset))
@@ -170,18 +172,20 @@ def _measure(model, test: Scenes, n_attr: int, cfg, seed: int) -> dict[str, floa
     ade, fde = evaluate(model, test)
     ade0, fde0 = evaluate(model, test.without_neighbours())
     pick = np.random.default_rng(seed).choice(len(test), min(n_attr, len(test)), replace=False)
-    start = time.perf_counter()
-    att = ShapleyAttribution(model, removal=cfg.removal, n_samples=cfg.n_samples, seed=seed,
-                             progress=False).attribute(test.subset(np.sort(pick)))  # fmt: skip
-    secs = time.perf_counter() - start
-    return {
-        "ade": ade, "fde": fde, "ade_no_nbrs": ade0, "fde_no_nbrs": fde0,
-        "phi_past": float(att.phi[:, 0].mean()),
-        "phi_strongest": float(np.nanmean(att.strongest())),
-        "phi_social": float(att.social().mean()),
-        "phi_random": float(att.phi[:, -1].mean()),
-        "attr_s_per_1k": secs * 1000 / len(pick),
-    }  # fmt: skip
+    row = {"ade": ade, "fde": fde, "ade_no_nbrs": ade0, "fde_no_nbrs": fde0}
+    for removal in cfg.removals:
+        start = time.perf_counter()
+        att = ShapleyAttribution(model, removal=removal, n_samples=cfg.n_samples, seed=seed,
+                                 progress=False).attribute(test.subset(np.sort(pick)))  # fmt: skip
+        secs = time.perf_counter() - start
+        tag = "" if removal == cfg.removals[0] else f"_{removal}"
+        row[f"phi_past{tag}"] = float(att.phi[:, 0].mean())
+        row[f"phi_strongest{tag}"] = float(np.nanmean(att.strongest()))
+        row[f"phi_social{tag}"] = float(att.social().mean())
+        row[f"phi_random{tag}"] = float(att.phi[:, -1].mean())
+        if not tag:
+            row["attr_s_per_1k"] = secs * 1000 / len(pick)
+    return row
 
 
 def _compare(model, test: Scenes, cfg, seed: int) -> dict[str, dict[str, float]]:
@@ -193,7 +197,7 @@ def _compare(model, test: Scenes, cfg, seed: int) -> dict[str, dict[str, float]]
     out, ref = {}, None
     for est in ESTIMATORS:
         start = time.perf_counter()
-        att = ShapleyAttribution(model, removal=cfg.removal, estimator=est,
+        att = ShapleyAttribution(model, removal=cfg.removals[0], estimator=est,
                                  n_samples=cfg.n_samples, seed=seed,
                                  progress=False).attribute(scenes)  # fmt: skip
         secs = time.perf_counter() - start

@@ -124,7 +124,7 @@ register_method(
         name="indomain",
         paper="Visual representation learning does not generalize strongly within the same "
         "domain (Schott et al., ICLR 2022)",
-        status="in progress",
+        status="works",
         experiment="reprkit.methods.indomain.experiment",
         datasets=("dsprites", "synthetic_dsprites", "shapes3d", "mpi3d_toy"),
         description="random / composition / interpolation / extrapolation splits of a factor "

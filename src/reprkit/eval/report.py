@@ -207,6 +207,7 @@ def results_markdown(
 ) -> str:
     """A table per run: rows = models, columns = metrics, cells ``ours ± std [paper]``."""
     scale = 100.0 if fractions else 1.0
+    digits = 2 if fractions else 3  # raw values (metres, losses) are often below 0.1
     results = metrics["results"]
     metric_names = list(dict.fromkeys(r["metric"] for r in results))
     models = list(dict.fromkeys(r["model"] for r in results))
@@ -234,10 +235,10 @@ def results_markdown(
             txt = (
                 "undefined"
                 if r["mean"] is None
-                else f"{_fmt(r['mean'], scale)} ± {_fmt(r['std'], scale)}"
+                else f"{_fmt(r['mean'], scale, digits)} ± {_fmt(r['std'], scale, digits)}"
             )
             if r["paper"] is not None:
-                txt += f" [{_fmt(r['paper'], scale)}]"
+                txt += f" [{_fmt(r['paper'], scale, digits)}]"
             cells.append(txt)
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     sources = sorted({r["paper_source"] for r in results if r["paper_source"]})

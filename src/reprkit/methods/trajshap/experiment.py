@@ -111,6 +111,7 @@ def run(
     rec = RunRecorder(
         "trajshap", dataset, profile, seeds, config_to_dict(cfg), out, resolve_device("cpu"),
         title="Trajectory prediction: ADE/FDE with and without neighbours, Shapley attributions",
+        fractions=False,
     )  # fmt: skip
     fixed = _splits(dataset, cfg, 0) if dataset == "eth_ucy" else None  # same files every seed
 
@@ -163,7 +164,10 @@ def run(
             "attribute 1,000 scenes with the first removal (2 CPU threads)."
         )
         rec.note(PAPER_NOTE)
-        rec.plot("attributions.png", lambda p: plot_bars(res, p, dataset))
+        rec.plot(
+            "attributions.png",
+            lambda p: plot_bars(res, p, f"{dataset}, removal '{cfg.removals[0]}'"),
+        )
 
     return rec.run(body)
 
@@ -211,7 +215,7 @@ def _compare(model, test: Scenes, cfg, seed: int) -> dict[str, dict[str, float]]
     return out
 
 
-def plot_bars(res: dict[str, dict[str, list[float]]], path: Path, dataset: str) -> None:
+def plot_bars(res: dict[str, dict[str, list[float]]], path: Path, what: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -229,7 +233,7 @@ def plot_bars(res: dict[str, dict[str, list[float]]], path: Path, dataset: str) 
         ax.set_title(m, fontsize=9)
         ax.tick_params(axis="x", labelsize=7)
     axes[0, 0].set_ylabel("Shapley value of -minADE (m)")
-    fig.suptitle(f"{dataset}: what the prediction uses (mean ± std over seeds)", fontsize=10)
+    fig.suptitle(f"{what}: what the prediction uses (mean ± std over seeds)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -137,7 +137,7 @@ register_method(
         name="trajshap",
         paper="You mostly walk alone: Analyzing feature attribution in trajectory prediction "
         "(Makansi et al., ICLR 2022)",
-        status="in progress",
+        status="works",
         experiment="reprkit.methods.trajshap.experiment",
         datasets=("eth_ucy", "synthetic_interaction"),
         description="exact / permutation / Banzhaf Shapley values of the past, each neighbour "

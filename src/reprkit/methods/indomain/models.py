@@ -178,4 +178,26 @@ def train_model(
         opt.zero_grad()
         loss.backward()
         opt.step()
+    recalibrate_batchnorm(model, x, gen)
     return model.eval()
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(
+    model: nn.Module, x: torch.Tensor, gen: torch.Generator, n: int = 10_000, batch: int = 512
+) -> None:
+    """Re-estimate BatchNorm statistics with the final weights (cumulative average over up to
+    ``n`` random training images). The running averages from training lag behind fast-moving
+    weights; for ResNet-8 after 3 epochs they offset the orientation output by a third of its
+    range. No-op for models without BatchNorm."""
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not bns:
+        return
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None
+    model.train()
+    idx = torch.randperm(len(x), generator=gen)[:n]
+    for i in range(0, len(idx), batch):
+        model(x[idx[i : i + batch]])
+    model.eval()

@@ -1,4 +1,5 @@
-"""The small shared training loop: full-batch steps with early stopping on a validation score."""
+"""The small shared training loop: full-batch (or minibatch) steps with early stopping on a
+validation score."""
 
 from __future__ import annotations
 
@@ -52,6 +53,7 @@ def fit_loop(
     params: Iterable[nn.Parameter] | None = None,
     progress: bool | None = False,
     desc: str = "train",
+    steps_per_epoch: int = 1,
 ) -> TrainResult:
     """Train ``model`` with Adam; keep the weights of the best validation score.
 
@@ -62,6 +64,8 @@ def fit_loop(
             under ``no_grad``; ``None`` trains all ``epochs`` and keeps the last weights.
         schedule: Adam's ``lr`` and ``weight_decay``, at most ``epochs`` epochs, and stopping
             after ``patience`` epochs without a better validation score.
+        steps_per_epoch: optimiser steps (``loss_fn`` calls, e.g. one minibatch each) between
+            two validation scores; 1 = full-batch training.
     """
     lr, weight_decay = schedule.lr, schedule.weight_decay
     epochs, patience = schedule.epochs, schedule.patience
@@ -74,12 +78,15 @@ def fit_loop(
     bar = progress_bar(range(epochs), desc=desc, progress=progress)
     for epoch in bar:
         model.train()
-        opt.zero_grad(set_to_none=True)
-        loss = loss_fn()
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"{desc}: training loss became {loss.item()} at epoch {epoch}")
-        loss.backward()
-        opt.step()
+        for _ in range(steps_per_epoch):
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn()
+            if not torch.isfinite(loss):
+                raise FloatingPointError(
+                    f"{desc}: training loss became {loss.item()} at epoch {epoch}"
+                )
+            loss.backward()
+            opt.step()
         if score_fn is None:
             continue
         model.eval()

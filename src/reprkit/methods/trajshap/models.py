@@ -13,13 +13,13 @@ target. ``obs_len`` says how many observed steps a model needs.
 
 from __future__ import annotations
 
-import copy
+import math
 
 import numpy as np
 import torch
 from torch import nn
 
-from reprkit.core.progress import progress_bar
+from reprkit.core.train import Steps, fit_loop
 from reprkit.datasets.trajectories import PRED, Scenes
 
 MODELS = ("constant_velocity", "lstm", "social")
@@ -160,23 +160,23 @@ def train(
     if name == "constant_velocity":
         return model.eval()
     past, present, future = tensors(scenes)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    best, best_state = float("inf"), None
-    for _ in progress_bar(range(epochs), progress=progress, desc=f"train {name}"):
-        model.train()
-        order = torch.randperm(len(past), generator=gen)[:max_per_epoch]
-        for i in range(0, len(order), batch_size):
-            idx = order[i : i + batch_size]
-            p, f = past[idx], future[idx]
-            if rotate:
-                p, f = _rotate(p, f, gen)
-            loss = displacement(model(p, present[idx]), f)[0].mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        model.eval()
-        ade = evaluate(model, val)[0]
-        if ade < best:
-            best, best_state = ade, copy.deepcopy(model.state_dict())
-    model.load_state_dict(best_state)
-    return model.eval()
+    per_epoch = min(len(past), max_per_epoch or len(past))
+
+    def batches():
+        while True:
+            order = torch.randperm(len(past), generator=gen)[:per_epoch]
+            yield from order.split(batch_size)
+
+    stream = batches()
+
+    def loss_fn() -> torch.Tensor:
+        idx = next(stream)
+        p, f = past[idx], future[idx]
+        if rotate:
+            p, f = _rotate(p, f, gen)
+        return displacement(model(p, present[idx]), f)[0].mean()
+
+    fit_loop(model, loss_fn, lambda: -evaluate(model, val)[0],
+             Steps(lr=lr, weight_decay=0.0, epochs=epochs, patience=epochs), progress=progress,
+             desc=f"train {name}", steps_per_epoch=math.ceil(per_epoch / batch_size))  # fmt: skip
+    return model

@@ -118,16 +118,17 @@ def tensors(scenes: Scenes) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
 
 
 @torch.no_grad()
+def predict(model, past: torch.Tensor, present: torch.Tensor, batch: int = 4096) -> torch.Tensor:
+    """``model`` on (past, present) in batches: (B, K, T_pred, 2)."""
+    return torch.cat([model(past[i : i + batch], present[i : i + batch])
+                      for i in range(0, len(past), batch)])  # fmt: skip
+
+
 def evaluate(model: nn.Module, scenes: Scenes, batch: int = 4096) -> tuple[float, float]:
     """Mean best-of-K ADE and FDE over ``scenes``."""
     past, present, future = tensors(scenes)
-    ade, fde = [], []
-    for i in range(0, len(past), batch):
-        a, f = displacement(model(past[i : i + batch], present[i : i + batch]),
-                            future[i : i + batch])  # fmt: skip
-        ade.append(a)
-        fde.append(f)
-    return float(torch.cat(ade).mean()), float(torch.cat(fde).mean())
+    ade, fde = displacement(predict(model, past, present, batch), future)
+    return float(ade.mean()), float(fde.mean())
 
 
 def _rotate(past, future, gen):

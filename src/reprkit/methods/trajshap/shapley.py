@@ -34,7 +34,7 @@ from torch import nn
 
 from reprkit.core.progress import progress_bar
 from reprkit.datasets.trajectories import Scenes, check_scenes
-from reprkit.methods.trajshap.models import displacement
+from reprkit.methods.trajshap.models import displacement, predict
 
 ESTIMATORS = ("exact", "permutation", "banzhaf")
 ValueFn = Callable[[np.ndarray], np.ndarray]
@@ -153,7 +153,8 @@ class ShapleyAttribution:
         future = torch.from_numpy(scenes.future)
         self._check_output(past_t[:2], present_t[:2], future[:2])
         donor = (np.arange(s) + rng.integers(1, s, s)) % s if s > 1 else np.zeros(s, int)
-        full = self._predict_all(past_t, present_t)
+        full = predict(self.model, past_t, present_t, self.batch_size) if self.value == "output" \
+            else None  # fmt: skip
 
         def v(coal: np.ndarray) -> np.ndarray:
             c = coal.shape[1]
@@ -205,13 +206,6 @@ class ShapleyAttribution:
             got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
             raise ValueError(f"model must return (B, K, {future.shape[1]}, 2) futures for "
                              f"(B, A, T, 2) pasts; got {got} for B={len(past)}")  # fmt: skip
-
-    @torch.no_grad()
-    def _predict_all(self, past, present) -> torch.Tensor | None:
-        if self.value != "output":
-            return None
-        return torch.cat([self.model(past[i : i + self.batch_size], present[i : i + self.batch_size])
-                          for i in range(0, len(past), self.batch_size)])  # fmt: skip
 
     @torch.no_grad()
     def _value(self, past, present, future, full, sc, dn, keep) -> np.ndarray:

@@ -127,3 +127,17 @@ def test_psagan_smoke_run_and_resume(tmp_path):
     assert r.exit_code == 2 and "resume needs out" in r.output
     r = runner.invoke(app, ["grda", "run", "--dataset", "spiral15", "--resume"])
     assert r.exit_code == 2 and "no checkpoints" in r.output
+
+
+def test_cli_start_up_imports_no_heavy_library():
+    """`reprkit --help` / `reprkit list` stay fast: no torch, numpy, pandas or PyG at start-up."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from typer.testing import CliRunner; from reprkit.cli.app import app; "
+        "r = CliRunner().invoke(app, ['list']); assert r.exit_code == 0, r.output; "
+        "print(','.join(m for m in ('torch', 'numpy', 'pandas', 'torch_geometric') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

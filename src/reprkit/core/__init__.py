@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from reprkit.core.base import BaseEstimator, NotFittedError
-from reprkit.core.config import apply_overrides, config_from_dict, config_to_dict, parse_set
-from reprkit.core.device import resolve_device
-from reprkit.core.seed import seeded
+from reprkit.core.lazy import lazy_exports
 
-__all__ = [
-    "BaseEstimator",
-    "NotFittedError",
-    "apply_overrides",
-    "config_from_dict",
-    "config_to_dict",
-    "parse_set",
-    "resolve_device",
-    "seeded",
-]
+_EXPORTS = {
+    "BaseEstimator": "reprkit.core.base",
+    "NotFittedError": "reprkit.core.base",
+    "apply_overrides": "reprkit.core.config",
+    "config_from_dict": "reprkit.core.config",
+    "config_to_dict": "reprkit.core.config",
+    "parse_set": "reprkit.core.config",
+    "resolve_device": "reprkit.core.device",
+    "seeded": "reprkit.core.seed",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

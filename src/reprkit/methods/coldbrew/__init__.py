@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from reprkit.methods.coldbrew.config import ColdBrewConfig, StudentConfig, TeacherConfig
-from reprkit.methods.coldbrew.method import CITATION, ColdBrew
+from reprkit.core.lazy import lazy_exports
 
-__all__ = ["CITATION", "ColdBrew", "ColdBrewConfig", "StudentConfig", "TeacherConfig"]
+_EXPORTS = {
+    "ColdBrewConfig": "reprkit.methods.coldbrew.config",
+    "StudentConfig": "reprkit.methods.coldbrew.config",
+    "TeacherConfig": "reprkit.methods.coldbrew.config",
+    "CITATION": "reprkit.methods.coldbrew.method",
+    "ColdBrew": "reprkit.methods.coldbrew.method",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

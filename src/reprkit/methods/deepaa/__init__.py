@@ -1,6 +1,12 @@
 """Deep AutoAugment: augmentation policy search by regularised gradient matching."""
 
-from reprkit.methods.deepaa.method import DeepAutoAugment
-from reprkit.methods.deepaa.policy import AugmentPolicy
+from __future__ import annotations
 
-__all__ = ["AugmentPolicy", "DeepAutoAugment"]
+from reprkit.core.lazy import lazy_exports
+
+_EXPORTS = {
+    "DeepAutoAugment": "reprkit.methods.deepaa.method",
+    "AugmentPolicy": "reprkit.methods.deepaa.policy",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -1,6 +1,12 @@
 """GRDA: graph-relational domain adaptation (Xu et al., ICLR 2022), with its baselines."""
 
-from reprkit.methods.grda.config import GRDAConfig
-from reprkit.methods.grda.method import GRDA
+from __future__ import annotations
 
-__all__ = ["GRDA", "GRDAConfig"]
+from reprkit.core.lazy import lazy_exports
+
+_EXPORTS = {
+    "GRDAConfig": "reprkit.methods.grda.config",
+    "GRDA": "reprkit.methods.grda.method",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

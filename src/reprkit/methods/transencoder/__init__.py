@@ -1,6 +1,12 @@
 """Trans-Encoder: unsupervised sentence-pair models by bi/cross self- and mutual distillation."""
 
-from reprkit.methods.transencoder.config import TransEncoderConfig
-from reprkit.methods.transencoder.method import TransEncoder
+from __future__ import annotations
 
-__all__ = ["TransEncoder", "TransEncoderConfig"]
+from reprkit.core.lazy import lazy_exports
+
+_EXPORTS = {
+    "TransEncoderConfig": "reprkit.methods.transencoder.config",
+    "TransEncoder": "reprkit.methods.transencoder.method",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

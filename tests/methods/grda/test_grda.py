@@ -26,7 +26,7 @@ def _fit(data, **kw):
 def test_every_adapter_trains_and_predicts(spiral, adapt):
     model = _fit(spiral, adapt=adapt)
     pred = model.predict(spiral.x, spiral.domain)
-    assert pred.shape == (len(spiral.x),) and set(pred.unique().tolist()) <= {0, 1}
+    assert pred.shape == (len(spiral.x),) and set(np.unique(pred).tolist()) <= {0, 1}
     assert model.encode(spiral.x, spiral.domain).shape == (len(spiral.x), 16)
 
 
@@ -90,7 +90,7 @@ def test_regression_with_tpt48_like_targets():
 @pytest.mark.parametrize(
     "change, match",
     [
-        ({"domain": np.array([0, 1, 2, 9] * 60)}, "outside|domain ids go up to"),
+        ({"domain": np.array([0, 1, 2, 9] * 60)}, "not in domain_graph"),
         ({"sources": []}, "non-empty proper subset"),
         ({"sources": [0, 1, 2, 3, 4, 5]}, "non-empty proper subset"),
         ({"graph": "asym"}, "symmetric"),
@@ -127,7 +127,7 @@ def test_save_load_round_trip(spiral, tmp_path):
     m = _fit(spiral)
     m.save(tmp_path / "m")
     back = GRDA.load(tmp_path / "m")
-    assert torch.equal(back.predict(spiral.x, spiral.domain), m.predict(spiral.x, spiral.domain))
+    assert np.array_equal(back.predict(spiral.x, spiral.domain), m.predict(spiral.x, spiral.domain))
 
 
 def test_generator_matches_the_official_construction():

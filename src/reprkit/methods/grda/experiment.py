@@ -83,7 +83,7 @@ def resolve_config(
 def target_score(model: GRDA, data: DomainData) -> tuple[float, np.ndarray]:
     """(score, per-domain scores over all domains): accuracy averaged over target domains, or
     MSE over them (all domains hold equally many samples)."""
-    pred = model.predict(data.x, data.domain).numpy()
+    pred = model.predict(data.x, data.domain)
     if data.task == "classification":
         err = (pred == data.y).astype(np.float64)
     else:

@@ -31,6 +31,7 @@ from torch import nn
 from reprkit.core.base import BaseEstimator
 from reprkit.core.progress import progress_bar
 from reprkit.core.seed import seeded
+from reprkit.core.validate import as_array, encode_labels, lookup
 from reprkit.methods.grda.config import GRDAConfig
 
 CITATION = """@inproceedings{xu2022graph,
@@ -160,21 +161,29 @@ class GRDA(BaseEstimator):
         domain_graph: Any,
         source_domains: Any,
         *,
+        task: str = "auto",
         on_epoch: Callable[[int, GRDA], None] | None = None,
     ) -> GRDA:
         """Train on labelled source domains and unlabelled target domains.
 
         Args:
             x: (N, F) inputs of all domains.
-            y: (N,) class ids or (N,) / (N, T) real targets; only source samples are read
-                (targets may hold -1 or NaN).
-            domain: (N,) domain id of each sample, in [0, D).
-            domain_graph: (D, D) symmetric 0/1 adjacency, or an edge list of domain pairs.
+            y: (N,) class labels of any hashable type (kept as ``classes_``) or (N,) / (N, T)
+                real targets; only source samples are read (targets may hold NaN / None).
+            domain: (N,) domain of each sample: ids in [0, D) or names of any hashable type
+                (kept as ``domains_``).
+            domain_graph: a ``networkx.Graph`` over the domains, a (D, D) symmetric 0/1
+                adjacency (integer domain ids) or an (E, 2) / (2, E) edge list of domains.
             source_domains: the labelled domains (not empty, not all).
+            task: "classification", "regression" or "auto": integer, bool and str labels are
+                classes; 2-D or non-integer float targets are regression; 1-D floats that are
+                all whole numbers are ambiguous and need ``task`` set.
             on_epoch: called as ``on_epoch(epoch, self)`` after every epoch (evaluation).
         """
         cfg = self.config
-        x_t, y_t, u_t, a, src = self._check_inputs(x, y, domain, domain_graph, source_domains)
+        x_t, y_t, u_t, a, src = self._check_inputs(
+            x, y, domain, domain_graph, source_domains, task
+        )
         if self.task_ == "regression" and cfg.adapt in ("cdann", "mdd"):
             raise ValueError(f"adapt={cfg.adapt!r} needs class labels (y of integer ids)")
         n_dom = len(a)
@@ -284,66 +293,89 @@ class GRDA(BaseEstimator):
 
     # -- checks and inference -----------------------------------------------------------------
 
-    def _check_inputs(self, x, y, domain, domain_graph, source_domains):
-        x_t = torch.as_tensor(np.asarray(x), dtype=torch.float32)
-        if x_t.dim() != 2:
-            raise ValueError(f"x must be (N, F), got shape {tuple(x_t.shape)}")
-        u = np.asarray(domain)
-        if u.shape != (len(x_t),) or not np.issubdtype(u.dtype, np.integer):
-            raise ValueError(f"domain must hold {len(x_t)} integer domain ids, got {u.shape}")
-        if u.min() < 0:
-            raise ValueError("domain ids must be >= 0")
-        a = adjacency(domain_graph, int(u.max()) + 1)
-        if u.max() >= len(a):  # an adjacency matrix smaller than the domain ids
-            raise ValueError(f"domain ids go up to {u.max()} but domain_graph has {len(a)} domains")
-        src = sorted({int(d) for d in np.atleast_1d(np.asarray(source_domains))})
+    def _check_inputs(self, x, y, domain, domain_graph, source_domains, task):
+        if task not in ("auto", "classification", "regression"):
+            raise ValueError(f"task must be 'auto', 'classification' or 'regression', got {task!r}")
+        xa = as_array(x, "x", ndim=2, kind="fiub")
+        n = len(xa)
+        dom = as_array(domain, "domain", ndim=1, finite=False, length=n, length_of="x")
+        self.domains_, u, a = _domain_index(dom, domain_graph)
+        src_raw = np.atleast_1d(_to_list_array(source_domains))
+        pos, found = lookup(src_raw, self.domains_, "source_domains")
+        if not found.all():
+            raise ValueError(
+                f"source_domains holds unknown domains {src_raw[~found][:5].tolist()}; "
+                f"known: {self.domains_[:10].tolist()}"
+            )
+        src = sorted({int(d) for d in pos})
         if not src or len(src) >= len(a):
             raise ValueError(
                 f"source_domains must be a non-empty proper subset of the {len(a)} domains, "
-                f"got {src}"
+                f"got {src_raw.tolist()}"
             )
-        if src[0] < 0 or src[-1] >= len(a):
-            raise ValueError(f"source_domains must be domain ids in [0, {len(a)}), got {src}")
-        yy = np.asarray(y)
-        if len(yy) != len(x_t):
-            raise ValueError(f"y has {len(yy)} rows but x has {len(x_t)}")
         in_src = np.isin(u, src)
         for d in src:
-            m = u == d
-            if not m.any():
-                raise ValueError(f"source domain {d} has no samples")
-        if np.issubdtype(yy.dtype, np.integer):
-            self.task_ = "classification"
-            if (yy[in_src] < 0).any():
+            if not (u == d).any():
+                raise ValueError(f"source domain {self.domains_[d]!r} has no samples")
+        yy = as_array(y, "y", ndim=(1, 2), finite=False, length=n, length_of="x")
+        if task == "auto":
+            task = _infer_task(yy[in_src])
+        self.task_ = task
+        if task == "classification":
+            if yy.ndim != 1:
+                raise ValueError(f"y must be 1-D class labels for classification, got {yy.shape}")
+            ys = yy[in_src]
+            if ys.dtype.kind in "iu" and (ys < 0).any():  # sklearn's convention: -1 = unlabelled
                 raise ValueError("y is missing (negative) for samples of a source domain")
-            self.n_classes_ = int(yy[in_src].max()) + 1
-            y_t = torch.from_numpy(np.where(in_src, yy, 0).astype(np.int64))
+            codes, self.classes_ = encode_labels(ys, "y (source domains)")
+            self.n_classes_ = len(self.classes_)
+            full = np.zeros(n, dtype=np.int64)
+            full[in_src] = codes
+            y_t = torch.from_numpy(full)
         else:
-            self.task_ = "regression"
-            yy = yy.reshape(len(yy), -1).astype(np.float32)
-            if np.isnan(yy[in_src]).any():
-                raise ValueError("y is missing (NaN) for samples of a source domain")
+            yy = yy.reshape(n, -1)
+            try:
+                yy = yy.astype(np.float32)
+            except (TypeError, ValueError):
+                raise TypeError(f"y must hold numbers for regression, got {yy.dtype}") from None
+            if not np.isfinite(yy[in_src]).all():
+                raise ValueError("y is missing (NaN/inf) for samples of a source domain")
             y_t = torch.from_numpy(np.nan_to_num(yy))
         self.sources_ = tuple(src)
-        return x_t, y_t, torch.from_numpy(u.astype(np.int64)), a, src
+        x_t = torch.from_numpy(xa.astype(np.float32))
+        return x_t, y_t, torch.from_numpy(u), a, src
+
+    def _domain_ids(self, domain: Any, n: int) -> torch.Tensor:
+        dom = as_array(domain, "domain", ndim=1, finite=False, length=n, length_of="x")
+        pos, found = lookup(dom, self.domains_, "domain")
+        if not found.all():
+            raise ValueError(
+                f"domain holds unknown domains {dom[~found][:5].tolist()}; "
+                f"known: {self.domains_[:10].tolist()}"
+            )
+        return torch.from_numpy(pos.astype(np.int64)).to(self.device)
 
     @torch.no_grad()
     def encode(self, x: Any, domain: Any) -> torch.Tensor:
-        """Encodings (N, hidden) of the samples in their domains."""
+        """Encodings (N, hidden) of the samples in their domains (torch: they feed a model)."""
         self._check_fitted()
-        x_t = torch.as_tensor(np.asarray(x), dtype=torch.float32, device=self.device)
-        u = torch.as_tensor(np.asarray(domain), dtype=torch.long, device=self.device)
-        if u.numel() and (int(u.min()) < 0 or int(u.max()) >= len(self.adjacency_)):
-            raise ValueError(f"domain ids must be in [0, {len(self.adjacency_)})")
+        n_in = self.nets_.encoder[0].in_features - self.nets_.z.shape[1]
+        xa = as_array(x, "x", ndim=2, kind="fiub")
+        if xa.shape[1] != n_in:
+            raise ValueError(f"x must have {n_in} features (as in fit), got {xa.shape[1]}")
+        u = self._domain_ids(domain, len(xa))
+        x_t = torch.from_numpy(xa.astype(np.float32)).to(self.device)
         self.nets_.eval()
         return self.nets_.encode(x_t, u).cpu()
 
     @torch.no_grad()
-    def predict(self, x: Any, domain: Any) -> torch.Tensor:
-        """Class ids (N,) or regression outputs (N, T)."""
+    def predict(self, x: Any, domain: Any) -> np.ndarray:
+        """Labels (N,) in ``classes_`` (classification) or outputs (N, T) (regression), numpy."""
         h = self.encode(x, domain).to(self.device)
         out = self.nets_.predictor(h).cpu()
-        return out.argmax(1) if self.task_ == "classification" else out
+        if self.task_ == "classification":
+            return self.classes_[out.argmax(1).numpy()]
+        return out.numpy()
 
     def _get_state(self) -> dict[str, Any]:
         return {
@@ -353,6 +385,8 @@ class GRDA(BaseEstimator):
             "n_in": self.nets_.encoder[0].in_features - self.nets_.z.shape[1],
             "n_out": self.nets_.predictor[-1].out_features,
             "sources": list(self.sources_),
+            "domains": self.domains_.tolist(),
+            "classes": self.classes_.tolist() if self.task_ == "classification" else None,
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
@@ -362,8 +396,10 @@ class GRDA(BaseEstimator):
         nets.load_state_dict(state["nets"])
         self.nets_, self.adjacency_ = nets.to(self.device).eval(), a
         self.task_, self.sources_ = state["task"], tuple(state["sources"])
+        self.domains_ = np.asarray(state.get("domains", list(range(len(a)))))
         if self.task_ == "classification":
             self.n_classes_ = int(state["n_out"])
+            self.classes_ = np.asarray(state.get("classes") or list(range(self.n_classes_)))
 
 
 def _batches(by_domain: list[np.ndarray], per_domain: int, gen) -> list[np.ndarray]:
@@ -393,3 +429,57 @@ def _subgraph(a: np.ndarray, cfg: GRDAConfig, gen) -> np.ndarray:
             )
         seen.append(nxt)
     return np.array(seen)
+
+
+def _to_list_array(v: Any) -> np.ndarray:
+    if isinstance(v, (str, bytes)) or not hasattr(v, "__len__"):
+        return np.asarray([v])
+    return as_array(v, "source_domains", ndim=1, finite=False, non_empty=False)
+
+
+def _infer_task(y_src: np.ndarray) -> str:
+    """Classification for int / bool / str / object labels; regression for 2-D or non-integer
+    floats; whole-number 1-D floats (0.0/1.0: labels or counts?) are refused as ambiguous."""
+    if y_src.ndim == 2 or y_src.dtype.kind not in "f":
+        return "regression" if y_src.ndim == 2 else "classification"
+    if np.all(y_src == np.round(y_src)):
+        raise ValueError(
+            "y holds whole-number floats (e.g. 0.0/1.0): class labels or real targets? "
+            "pass task='classification' or task='regression' to fit"
+        )
+    return "regression"
+
+
+def _domain_index(dom: np.ndarray, domain_graph: Any) -> tuple[np.ndarray, np.ndarray, Any]:
+    """(``domains_`` in graph order, each sample's domain position, the (D, D) adjacency)."""
+    if hasattr(domain_graph, "nodes") and hasattr(domain_graph, "edges"):  # networkx
+        nodes = list(domain_graph.nodes)
+        try:
+            known = np.asarray(sorted(nodes))
+        except TypeError:
+            raise TypeError("domain_graph's nodes must be sortable domain names") from None
+        idx = {v: i for i, v in enumerate(known.tolist())}
+        pairs = np.array([[idx[a], idx[b]] for a, b in domain_graph.edges if a != b], dtype=np.int64)
+        a = adjacency(pairs.reshape(-1, 2), len(known))
+    elif dom.dtype.kind in "iu":
+        if dom.min() < 0:
+            raise ValueError("domain ids must be >= 0")
+        a = adjacency(domain_graph, int(dom.max()) + 1)
+        known = np.arange(len(a))
+    else:  # domain names: an edge list of names
+        g = np.asarray(domain_graph, dtype=object)
+        if g.ndim != 2 or 2 not in g.shape:
+            raise ValueError(
+                "with named domains, domain_graph must be a networkx graph or an (E, 2) edge "
+                f"list of domain names, got shape {g.shape}"
+            )
+        pairs = g.T if g.shape[0] == 2 and g.shape[1] != 2 else g
+        known = np.unique(np.concatenate([np.unique(dom), np.unique(pairs.astype(dom.dtype))]))
+        pos = np.searchsorted(known, pairs.astype(dom.dtype))
+        a = adjacency(pos.astype(np.int64), len(known))
+    pos, found = lookup(dom, known, "domain")
+    if not found.all():
+        raise ValueError(
+            f"domain holds domains that are not in domain_graph: {dom[~found][:5].tolist()}"
+        )
+    return known, pos.astype(np.int64), a

@@ -19,6 +19,7 @@ from torch import nn
 from reprkit.core.base import BaseEstimator
 from reprkit.core.progress import progress_bar
 from reprkit.core.seed import seeded
+from reprkit.core.validate import as_duration, as_times, lookup
 from reprkit.datasets.interactions import Events, from_columns
 from reprkit.methods.rim.config import INTENSITIES, RIMConfig
 from reprkit.methods.rim.hawkes import Hawkes, _compensator, default_decays
@@ -59,19 +60,34 @@ class _Sequence(nn.Module):
         return h @ self.emb.weight[1:].T + self.bias  # tied output embedding
 
 
-def _as_events(events: Any) -> tuple[Events, np.ndarray, np.ndarray]:
-    """Events plus the raw user and item ids (position = dense id)."""
+def _as_events(
+    events: Any, user_col: str, item_col: str, time_col: str
+) -> tuple[Events, np.ndarray, np.ndarray, bool]:
+    """Events, the raw user and item ids (position = dense id), and whether the times were
+    datetimes (then converted to seconds since the epoch)."""
     if isinstance(events, Events):
-        return events, np.arange(events.n_users), np.arange(events.n_items)
-    cols = set(getattr(events, "columns", []))
-    missing = {"user", "item", "timestamp"} - cols
+        return events, np.arange(events.n_users), np.arange(events.n_items), False
+    if not hasattr(events, "columns"):
+        raise TypeError(
+            f"events must be a pandas DataFrame or an Events object, got {type(events).__name__}"
+        )
+    cols = {"user_col": user_col, "item_col": item_col, "time_col": time_col}
+    missing = {k: v for k, v in cols.items() if v not in events.columns}
     if missing:
         raise ValueError(
-            f"events must be a DataFrame with columns user, item, timestamp; missing {sorted(missing)}"
+            f"events is missing the column(s) {sorted(missing.values())} "
+            f"({', '.join(f'{k}={v!r}' for k, v in missing.items())}); it has "
+            f"{list(events.columns)[:10]}: name yours with user_col=, item_col=, time_col="
         )
-    user, item = events["user"].to_numpy(), events["item"].to_numpy()
-    e = from_columns(user, item, events["timestamp"].to_numpy())
-    return e, np.unique(user), np.unique(item)
+    if len(events) == 0:
+        raise ValueError("events is empty")
+    user, item = events[user_col].to_numpy(), events[item_col].to_numpy()
+    for name, ids in ((user_col, user), (item_col, item)):
+        if events[name].isna().any():
+            raise ValueError(f"events[{name!r}] holds missing ids (NaN/None)")
+    times, dt = as_times(events[time_col], f"events[{time_col!r}]")
+    e = from_columns(user, item, times)  # Events sorts by time
+    return e, np.unique(user), np.unique(item), dt
 
 
 class RIM(BaseEstimator):
@@ -86,26 +102,44 @@ class RIM(BaseEstimator):
     name = "rim"
     config_cls = RIMConfig
 
-    def fit(self, events: Any, *, horizon: float, observed_until: Any = None) -> RIM:
-        """``events``: a DataFrame with ``user, item, timestamp`` (numeric; extra columns are
-        ignored) or :class:`~reprkit.datasets.interactions.Events`. ``horizon``: the length of
-        the future window the intensity counts events in (timestamp units).
-        ``observed_until``: per user (dense order) the end of its observation (default: the
-        last timestamp overall), for the Hawkes likelihood."""
+    def fit(
+        self,
+        events: Any,
+        *,
+        horizon: Any,
+        observed_until: Any = None,
+        user_col: str = "user",
+        item_col: str = "item",
+        time_col: str = "timestamp",
+    ) -> RIM:
+        """``events``: a DataFrame with user, item and time columns (named by ``user_col``,
+        ``item_col``, ``time_col``; ids of any hashable type; times numeric or datetimes; extra
+        columns are ignored) or :class:`~reprkit.datasets.interactions.Events`. ``horizon``: the
+        length of the future window the intensity counts events in (the times' unit, or a
+        ``pd.Timedelta`` when the times are datetimes). ``observed_until``: the end of the
+        observation, one time for all users or one per user (in ``users_`` order; default: the
+        last event overall), for the Hawkes likelihood. Intensities are expected counts per
+        ``horizon``, whatever the unit."""
         cfg = self.config
-        if not horizon or horizon <= 0:
-            raise ValueError(f"horizon must be > 0 (timestamp units), got {horizon}")
-        e, self.users_, self.items_ = _as_events(events)
-        self.horizon_ = float(horizon)
+        e, users, items, dt = _as_events(events, user_col, item_col, time_col)
+        self.horizon_ = as_duration(horizon, "horizon", datetimes=dt)
+        if observed_until is None:
+            # paper: the observation ends at the last event; a millionth of a horizon later so
+            # that it is strictly after it at any timestamp scale (1e-9 vanished at 1.7e9 s)
+            end = np.full(e.n_users, e.time.max() + 1e-6 * self.horizon_)
+        else:
+            end, _ = as_times(observed_until, "observed_until", allow_inf=True)
+            if len(end) == 1:
+                end = np.full(e.n_users, end[0])
+            elif len(end) != e.n_users:
+                raise ValueError(
+                    f"observed_until must be one time or one per user ({e.n_users}), got {len(end)}"
+                )
+        self.users_, self.items_, self.datetimes_ = users, items, dt
         self.events_ = e
         self.fitted_ = True
         self.item_pop_ = np.bincount(e.item, minlength=e.n_items) + 1.0
         self.item_pop_ /= self.item_pop_.sum()
-        end = (
-            np.full(e.n_users, e.time.max() + 1e-9)
-            if observed_until is None
-            else np.asarray(observed_until, dtype=np.float64)
-        )
         if cfg.intensity in ("hawkes", "hawkes_poisson"):
             # each user from its first event to the end of its observation
             groups = [(u, idx) for u, idx in enumerate(_by_user(e)) if len(idx)]
@@ -154,10 +188,8 @@ class RIM(BaseEstimator):
 
     def _dense(self, ids: Any, known: np.ndarray, what: str, unknown: str) -> np.ndarray:
         """Dense ids of raw ids; unknown ones -> -1 (cold start) or an error."""
+        pos, found = lookup(ids, known, what)
         ids = np.atleast_1d(np.asarray(ids))
-        pos = np.searchsorted(known, ids)
-        pos = np.clip(pos, 0, len(known) - 1)
-        found = known[pos] == ids
         if not found.all() and unknown == "error":
             hint = (
                 " (or score them from an empty history: unknown='cold')" if what == "users" else ""
@@ -166,10 +198,15 @@ class RIM(BaseEstimator):
         return np.where(found, pos, -1)
 
     def _at(self, at: Any, n: int) -> np.ndarray:
-        t = np.broadcast_to(np.asarray(at, dtype=np.float64), (n,)).copy()
-        if not np.isfinite(t).all():
-            raise ValueError("at must be finite timestamps")
-        return t
+        t, dt = as_times(at, "at")
+        if dt != getattr(self, "datetimes_", False):
+            raise TypeError(
+                "at must be " + ("a datetime" if dt is False else "a number")
+                + " like the timestamps the model was fitted on"
+            )
+        if len(t) not in (1, n):
+            raise ValueError(f"at must be one time or one per user ({n}), got {len(t)}")
+        return np.broadcast_to(t, (n,)).copy()
 
     def _history(self, user: int, at: float) -> np.ndarray:
         """Indices (time order) of a dense user's events before ``at``; none for cold (-1)."""
@@ -334,6 +371,7 @@ class RIM(BaseEstimator):
             "users": self.users_.tolist(),
             "items": self.items_.tolist(),
             "horizon": self.horizon_,
+            "datetimes": self.datetimes_,
             "item_pop": torch.from_numpy(self.item_pop_),
             "seq": self.seq_.state_dict() if self.seq_ is not None else None,
         }
@@ -349,6 +387,7 @@ class RIM(BaseEstimator):
         )
         self.users_, self.items_ = np.asarray(state["users"]), np.asarray(state["items"])
         self.horizon_, self.item_pop_ = state["horizon"], state["item_pop"].numpy()
+        self.datetimes_ = bool(state.get("datetimes", False))
         self.seq_ = None
         if state["seq"] is not None:
             self.seq_ = _Sequence(n_items, cfg).to(self.device)

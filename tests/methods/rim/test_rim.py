@@ -52,7 +52,7 @@ def test_recommend_audience_cold_users_and_errors(tmp_path, events):
 def test_bad_events():
     with pytest.raises(ValueError, match="missing"):
         RIM(**SMALL).fit(pd.DataFrame({"user": [1], "item": [2]}), horizon=1.0)
-    with pytest.raises(ValueError, match="numeric"):
+    with pytest.raises(TypeError, match="timestamp"):
         RIM(**SMALL).fit(pd.DataFrame({"user": [1], "item": [2], "timestamp": ["x"]}), horizon=1.0)
     with pytest.raises(ValueError, match="horizon"):
         RIM(**SMALL).fit(pd.DataFrame({"user": [1], "item": [2], "timestamp": [1.0]}), horizon=0)

@@ -198,7 +198,7 @@ def node_mask(mask: Any, name: str, n: int) -> np.ndarray:
     a = as_array(mask, name, ndim=1, kind="biuf", non_empty=False)
     if a.dtype.kind == "b":
         if len(a) != n:
-            raise ValueError(f"{name}: a bool mask must have one entry per node ({n}), got {len(a)}")
+            raise ValueError(f"{name} must have shape ({n},) (a bool mask, one entry per node), got ({len(a)},)")
         return a.copy()
     if a.dtype.kind == "f":
         if not np.all(a == np.round(a)):

@@ -14,6 +14,7 @@ from torch_geometric.data import Data
 from torch_geometric.io.planetoid import read_planetoid_data
 from torch_geometric.utils import to_undirected
 
+from reprkit.core.validate import node_mask
 from reprkit.datasets._files import RemoteFile, cache_root, fetch
 
 _PLANETOID_URL = "https://github.com/kimiyoung/planetoid/raw/master/data/ind.{name}.{part}"
@@ -254,22 +255,11 @@ def validate_graph(data: object, name: str = "data", *, need_labels: bool = True
 
 
 def as_node_mask(mask: object, n: int, name: str) -> torch.Tensor:
-    """Accept a bool mask (N,) or an index tensor/list; return a bool mask (N,)."""
-    if isinstance(mask, np.ndarray):
-        mask = torch.from_numpy(mask)
-    if isinstance(mask, (list, tuple)):
-        mask = torch.as_tensor(mask, dtype=torch.long)
-    if not isinstance(mask, torch.Tensor):
-        raise TypeError(f"{name} must be a bool mask of shape ({n},) or a tensor of node ids")
-    if mask.dtype == torch.bool:
-        if mask.shape != (n,):
-            raise ValueError(f"{name} must have shape ({n},), got {tuple(mask.shape)}")
-        out = mask
-    else:
-        if mask.numel() and (int(mask.min()) < 0 or int(mask.max()) >= n):
-            raise ValueError(f"{name} holds node ids outside [0, {n - 1}]")
-        out = torch.zeros(n, dtype=torch.bool)
-        out[mask.long()] = True
+    """Accept a bool mask (N,) or node ids (numpy, torch, list); return a bool mask (N,).
+
+    A 0/1 integer array of length N is refused as ambiguous (see ``core.validate.node_mask``).
+    """
+    out = torch.from_numpy(node_mask(mask, name, n))
     if not out.any():
         raise ValueError(f"{name} selects no node")
     return out

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from reprkit.core.validate import as_array
 from reprkit.datasets._files import RemoteFile, fetch
 
 OBS, PRED = 8, 12
@@ -78,6 +79,18 @@ class Scenes:
     present: np.ndarray  # bool (S, A)
     future: np.ndarray  # float32 (S, T_pred, 2)
     name: str = ""
+
+    def __post_init__(self) -> None:
+        """numpy or torch, any float dtype in; float32 positions and a bool ``present`` out.
+        ``present`` may be bool or 0/1 numbers (int or float); other values are refused."""
+        self.past = as_array(self.past, "past", kind="fiu", finite=False).astype(np.float32)
+        self.future = as_array(self.future, "future", kind="fiu", finite=False).astype(np.float32)
+        m = as_array(self.present, "present", kind="biuf", finite=False)
+        if m.dtype.kind != "b":
+            if not np.isin(m, (0, 1)).all():
+                raise ValueError("present must be bool or 0/1 (agent in the slot or not)")
+            m = m.astype(bool)
+        self.present = m
 
     def __len__(self) -> int:
         return len(self.past)

@@ -249,3 +249,44 @@ def as_duration(h: Any, name: str, *, datetimes: bool) -> float:
             f"when the timestamps are datetimes, got {type(h).__name__} {h!r}"
         )
     return check_number(h, name, low=0, low_open=True)
+
+
+def as_nchw(images: Any, name: str = "images", channels: tuple[int, ...] = (1, 3)) -> tuple[Any, str]:
+    """Images (numpy or torch, NCHW or NHWC) as a torch NCHW tensor, and the layout that came in.
+
+    The layout is detected from where the channel axis (size in ``channels``) is; a batch where
+    both axis 1 and axis 3 could be channels is refused as ambiguous. uint8 stays uint8; float
+    images must be finite and in [0, 1] (float 0..255 is refused, not guessed).
+    """
+    import torch
+
+    a = as_array(images, name, ndim=4, kind="fiub", finite=False)
+    c1, c3 = a.shape[1] in channels, a.shape[3] in channels
+    if c1 and c3:
+        raise ValueError(
+            f"{name} of shape {a.shape} is ambiguous: channels first (N, C, H, W) or last "
+            "(N, H, W, C)? Transpose to (N, C, H, W) with H, W not in " + str(channels)
+        )
+    if not (c1 or c3):
+        raise ValueError(
+            f"{name} must be (N, C, H, W) or (N, H, W, C) with C in {channels}, got {a.shape}"
+        )
+    layout = "NCHW" if c1 else "NHWC"
+    if a.dtype.kind == "f":
+        if not np.isfinite(a).all() or a.min() < 0 or a.max() > 1:
+            raise ValueError(
+                f"float {name} must be finite and in [0, 1]; got range "
+                f"[{np.nanmin(a):.3g}, {np.nanmax(a):.3g}] (pass uint8 for 0..255)"
+            )
+    elif a.dtype != np.uint8:
+        if a.min() < 0 or a.max() > 255:
+            raise ValueError(f"integer {name} must be in 0..255, got [{a.min()}, {a.max()}]")
+        a = a.astype(np.uint8)
+    t = torch.from_numpy(np.ascontiguousarray(a))
+    return (t if layout == "NCHW" else t.permute(0, 3, 1, 2).contiguous()), layout
+
+
+def from_nchw(t: Any, layout: str, like: Any) -> Any:
+    """Undo :func:`as_nchw`: the same layout and array type (numpy / torch) as ``like``."""
+    out = t if layout == "NCHW" else t.permute(0, 2, 3, 1).contiguous()
+    return out if type(like).__module__.startswith("torch") else out.numpy()

@@ -25,6 +25,7 @@ from torch.func import functional_call, jvp, vjp
 from reprkit.core.base import BaseEstimator
 from reprkit.core.progress import progress_bar
 from reprkit.core.seed import seeded
+from reprkit.core.validate import as_nchw, encode_labels
 from reprkit.methods.deepaa.config import DeepAAConfig
 from reprkit.methods.deepaa.nets import train_classifier
 from reprkit.methods.deepaa.ops import ENTRIES, apply_entries
@@ -33,39 +34,27 @@ from reprkit.methods.deepaa.policy import AugmentPolicy
 _IDENTITY = ENTRIES.index(("identity", None))
 
 
-def check_images(images: Any, labels: Any, min_count: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
-    """uint8 ``(N, C, H, W)`` images (or float in [0, 1], or a torch Dataset of (image, label))
-    and int labels, as (uint8 tensor, int64 tensor); clear errors otherwise."""
+def check_images(
+    images: Any, labels: Any, min_count: int = 1
+) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+    """Images (numpy or torch, uint8 0..255 or float in [0, 1], NCHW or NHWC, or a torch Dataset
+    of (image, label)) and labels of any hashable type, as (uint8 NCHW tensor, int64 codes,
+    ``classes_``); clear errors otherwise."""
     if isinstance(images, torch.utils.data.Dataset) and labels is None:
         pairs = [images[i] for i in range(len(images))]  # type: ignore[arg-type]
         images = torch.stack([torch.as_tensor(p[0]) for p in pairs])
-        labels = torch.as_tensor([int(p[1]) for p in pairs])
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f"images must be a torch.Tensor or Dataset, got {type(images).__name__}")
-    if images.ndim != 4 or images.shape[1] not in (1, 3):
-        raise ValueError(
-            f"images must have shape (N, C, H, W) with C in (1, 3), got {tuple(images.shape)}"
-        )
-    if images.dtype.is_floating_point:
-        if not torch.isfinite(images).all() or images.min() < 0 or images.max() > 1:
-            raise ValueError("float images must be finite and in [0, 1] (or pass uint8 0..255)")
-        images = torch.round(images * 255).to(torch.uint8)
-    elif images.dtype != torch.uint8:
-        raise ValueError(f"images must be uint8 (0..255) or float in [0, 1], got {images.dtype}")
-    labels = torch.as_tensor(labels)
-    if labels.ndim != 1 or len(labels) != len(images):
-        raise ValueError(
-            f"labels must be 1-D with one label per image ({len(images)}), "
-            f"got shape {tuple(labels.shape)}"
-        )
-    if labels.dtype.is_floating_point or (labels < 0).any():
-        raise ValueError("labels must be non-negative integers")
-    labels = labels.long()
-    if len(torch.unique(labels)) < 2:
+        labels = [p[1].item() if torch.is_tensor(p[1]) else p[1] for p in pairs]
+    images, _ = as_nchw(images, "images")
+    if images.dtype != torch.uint8:
+        images = torch.round(images.float() * 255).to(torch.uint8)
+    codes, classes = encode_labels(labels, "labels")
+    if len(codes) != len(images):
+        raise ValueError(f"labels must have one label per image ({len(images)}), got {len(codes)}")
+    if len(classes) < 2:
         raise ValueError("labels must contain at least 2 classes")
     if len(images) < min_count:
         raise ValueError(f"need at least {min_count} images, got {len(images)}")
-    return images, labels
+    return images, torch.from_numpy(codes), classes
 
 
 def _dot(a: dict[str, torch.Tensor], c: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -116,8 +105,10 @@ class DeepAutoAugment(BaseEstimator):
     ) -> DeepAutoAugment:
         cfg: DeepAAConfig = self.config
         cfg.validate()
-        images, labels = check_images(images, labels, min_count=cfg.net.batch_size + 2)
-        n_classes = int(labels.max()) + 1
+        images, labels, self.classes_ = check_images(
+            images, labels, min_count=cfg.net.batch_size + 2
+        )
+        n_classes = len(self.classes_)
         with seeded(cfg.seed) as (gen, _):
             order = torch.randperm(len(images), generator=gen)
             n_val = max(n_classes, int(round(cfg.val_fraction * len(images))))

@@ -6,9 +6,12 @@ import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
+
+from reprkit.core.validate import as_nchw, from_nchw
 
 from reprkit.core.io import atomic_write_json
 from reprkit.methods.deepaa.ops import ENTRIES, apply_entries
@@ -40,17 +43,19 @@ class AugmentPolicy(nn.Module):
     def n_layers(self) -> int:
         return len(self.probs)
 
-    def forward(self, images: torch.Tensor, generator: torch.Generator | None = None):
-        if images.ndim != 4:
-            raise ValueError(f"images must be (B, C, H, W), got shape {tuple(images.shape)}")
-        is_uint8 = images.dtype == torch.uint8
-        x = images.float() / 255 if is_uint8 else images
+    def forward(self, images: Any, generator: torch.Generator | None = None) -> Any:
+        """Augment a batch: uint8 0..255 or float in [0, 1], (B, C, H, W) or (B, H, W, C),
+        numpy or torch; returned in the same dtype, layout and array type."""
+        x, layout = as_nchw(images, "images")
+        in_dtype, is_uint8 = x.dtype, x.dtype == torch.uint8
+        x = x.float() / 255 if is_uint8 else x.float()
         if generator is None:
             generator = torch.Generator().manual_seed(int(torch.randint(2**62, (1,)).item()))
         for p in self.probs:
             idx = torch.multinomial(p, len(x), replacement=True, generator=generator)
             x = apply_entries(x, idx, generator)
-        return torch.round(x * 255).clamp(0, 255).to(torch.uint8) if is_uint8 else x
+        x = torch.round(x * 255).clamp(0, 255).to(torch.uint8) if is_uint8 else x.to(in_dtype)
+        return from_nchw(x, layout, images)
 
     def top(self, layer: int, k: int = 5) -> list[tuple[str, float | None, float]]:
         """The ``k`` most likely (op, magnitude, probability) of a layer."""

@@ -19,9 +19,52 @@ def test_atomic_dir_leaves_nothing_on_failure(tmp_path):
 
 def test_atomic_dir_refuses_foreign_folder(tmp_path):
     (tmp_path / "precious.txt").write_text("x")
-    with pytest.raises(ValueError, match="not a reprkit output"), atomic_dir(tmp_path):
+    with pytest.raises(ValueError, match="not a reprkit run"), atomic_dir(tmp_path):
         pass
     assert (tmp_path / "precious.txt").exists()
+
+
+def test_a_model_save_never_replaces_a_run_folder_and_the_reverse(tmp_path):
+    run, model = tmp_path / "run", tmp_path / "model"
+    with atomic_dir(run) as t:
+        (t / "config.json").write_text("{}")
+        (t / "metrics.json").write_text("{}")
+    with atomic_dir(model, kind="model") as t:
+        (t / "config.json").write_text("{}")
+        (t / "state.pt").write_text("")
+    with pytest.raises(ValueError, match="holds a reprkit run"), atomic_dir(run, kind="model"):
+        pass
+    with pytest.raises(ValueError, match="holds a reprkit model"), atomic_dir(model):
+        pass
+    assert (run / "metrics.json").exists() and (model / "state.pt").exists()
+    with atomic_dir(run) as t:  # a run replaces a run
+        (t / "metrics.json").write_text("{}")
+
+
+def test_stale_temp_folders_of_a_killed_writer_are_cleaned(tmp_path):
+    final = tmp_path / "out"
+    dead = tmp_path / ".out.999999999.abc.tmp"  # no such pid
+    dead.mkdir()
+    other = tmp_path / ".other.999999999.abc.tmp"
+    other.mkdir()
+    with atomic_dir(final) as t:
+        (t / "metrics.json").write_text("{}")
+    assert not dead.exists() and other.exists() and (final / "metrics.json").exists()
+
+
+def test_unwritable_out_names_the_users_path(tmp_path):
+    import os
+
+    if os.geteuid() == 0:
+        blocker = tmp_path / "file"
+        blocker.write_text("x")
+        target = blocker / "sub" / "out"  # a file in the way: fails for root too
+    else:
+        ro = tmp_path / "ro"
+        ro.mkdir(mode=0o500)
+        target = ro / "out"
+    with pytest.raises(ValueError, match=f"cannot write '{target}'"), atomic_dir(target):
+        pass
 
 
 def test_seeded_is_deterministic_and_restores_global_state():

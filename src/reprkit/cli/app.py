@@ -7,6 +7,7 @@ The CLI only maps arguments onto ``experiment.run(...)``; all checks live in the
 
 import inspect
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -135,7 +136,13 @@ for _spec in registry.methods().values():
         app.add_typer(_method_app(_spec), name=_spec.name)
 
 
+def _terminate(signum: int, _frame: object) -> None:
+    """SIGTERM ends a run like Ctrl-C: the half-written run folder is removed on the way out."""
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
     app(prog_name="reprkit")
 
 

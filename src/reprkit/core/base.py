@@ -74,7 +74,7 @@ class BaseEstimator:
         """Write ``config.json``, ``state.pt`` and ``meta.json`` into folder ``path``."""
         self._check_fitted()
         path = Path(path)
-        with atomic_dir(path) as tmp:
+        with atomic_dir(path, kind="model") as tmp:
             atomic_write_json(tmp / "config.json", config_to_dict(self.config))
             torch.save(self._get_state(), tmp / "state.pt")
             self._save_files(tmp)

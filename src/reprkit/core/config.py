@@ -186,3 +186,34 @@ def parse_set(items: Iterable[str]) -> dict[str, str]:
             raise ValueError(f"--set expects key=value, got {item!r}")
         out[k.strip()] = v.strip()
     return out
+
+
+def flat_config(cfg: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"a.b": value}`` of a (nested) config dataclass or dict, JSON-comparable values."""
+    d = config_to_dict(cfg) if dataclasses.is_dataclass(cfg) else cfg
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, Mapping):
+            out.update(flat_config(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def check_same_config(
+    stored: Mapping[str, Any], current: Mapping[str, Any], where: str, ignore: Iterable[str] = ()
+) -> None:
+    """Refuse to continue from ``where`` (a checkpoint) when the result-changing config differs.
+
+    ``stored`` and ``current`` are :func:`flat_config` dicts; ``ignore`` lists keys that may
+    change between the interrupted and the resumed run (e.g. the number of epochs to go).
+    """
+    skip = set(ignore)
+    keys = sorted((set(stored) | set(current)) - skip)
+    diff = [k for k in keys if stored.get(k) != current.get(k)]
+    if diff:
+        shown = ", ".join(f"{k}: {stored.get(k)!r} -> {current.get(k)!r}" for k in diff[:8])
+        raise ValueError(
+            f"{where} was written with another config ({shown}); resume with the same settings "
+            "or start afresh without --resume"
+        )

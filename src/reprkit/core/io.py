@@ -44,25 +44,70 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:
     return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
 
 
+# what marks a folder as reprkit's, by kind: a run folder or a saved model
+_MARKERS = {"run": "metrics.json", "model": "state.pt"}
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale_tmp(final: Path) -> None:
+    """Remove ``.<name>.<pid>.*.tmp`` folders left by a killed writer of ``final`` (SIGKILL)."""
+    if not final.parent.is_dir():
+        return
+    for tmp in final.parent.glob(f".{glob_escape(final.name)}.*.tmp"):
+        parts = tmp.name[len(final.name) + 2 :].split(".")
+        pid = int(parts[0]) if parts and parts[0].isdigit() else None
+        if tmp.is_dir() and (pid is None or (pid != os.getpid() and not _pid_alive(pid))):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def glob_escape(name: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[]" else c for c in name)
+
+
 @contextlib.contextmanager
-def atomic_dir(final: str | os.PathLike[str]) -> Iterator[Path]:
+def atomic_dir(final: str | os.PathLike[str], kind: str = "run") -> Iterator[Path]:
     """Yield a temporary folder that replaces ``final`` only if the block succeeds.
 
-    ``final`` may exist only as an empty folder or as an earlier output of reprkit (it holds a
-    ``config.json``); anything else is refused rather than overwritten.
+    ``final`` may exist only as an empty folder or as an earlier reprkit output of the same
+    ``kind`` ("run": holds ``metrics.json``; "model": holds ``state.pt``); anything else (a run
+    folder when saving a model, a model when writing a run, other files) is refused rather than
+    overwritten. An unwritable location is reported under the user's path.
     """
     final = Path(final)
+    other = {k: v for k, v in _MARKERS.items() if k != kind}
+    what = "--out" if kind == "run" else "the save path"
     if final.exists():
         if not final.is_dir():
             raise ValueError(f"output path {str(final)!r} exists and is not a folder")
         contents = list(final.iterdir())
-        if contents and not (final / "config.json").exists():
+        for k, marker in other.items():
+            if (final / marker).exists():
+                raise ValueError(
+                    f"{str(final)!r} holds a reprkit {k} ({marker}); it is not replaced by a "
+                    f"{kind}: choose another {what}"
+                )
+        if contents and not (final / _MARKERS[kind]).exists():
             raise ValueError(
-                f"output folder {str(final)!r} is not empty and is not a reprkit output; "
-                "choose another --out"
+                f"output folder {str(final)!r} is not empty and is not a reprkit {kind}; "
+                f"choose another {what}"
             )
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp"))
+    clean_stale_tmp(final)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(
+            tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.{os.getpid()}.", suffix=".tmp")
+        )
+    except OSError as e:
+        raise ValueError(f"cannot write {str(final)!r}: {e.strerror or e}") from None
     try:
         yield tmp
         if final.exists():

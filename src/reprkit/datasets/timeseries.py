@@ -183,19 +183,50 @@ def synthetic_series(
     return SeriesData(values.astype(np.float32), "synthetic_series", (period, 7 * period))
 
 
-def as_series_array(series: Any) -> np.ndarray:
-    """A ``(n_series, T)`` float32 array (NaN = missing) from an array, a list of 1-D arrays of
-    any lengths, a wide DataFrame (one column per series, rows in time order) or a long one
-    (columns ``item_id``, ``timestamp``, ``target``)."""
+def as_series_array(
+    series: Any,
+    *,
+    item_col: str | None = None,
+    time_col: str | None = None,
+    target_col: str | None = None,
+    with_ids: bool = False,
+) -> Any:
+    """A ``(n_series, T)`` float32 array (NaN = missing) from an array (numpy or torch), a list
+    of 1-D arrays of any lengths, a wide DataFrame (one float column per series; a datetime
+    index is put in time order) or a long one (columns ``item_col``, ``time_col``,
+    ``target_col``; default names ``item_id``, ``timestamp``, ``target``). ``with_ids``: also
+    return the series' names (column names, item ids, or positions)."""
+    ids: Any = None
     if hasattr(series, "columns"):  # pandas
-        cols = set(series.columns)
-        if {"item_id", "timestamp", "target"} <= cols:
-            wide = series.pivot(index="timestamp", columns="item_id", values="target").sort_index()
+        given = (item_col, time_col, target_col)
+        if any(c is not None for c in given) and not all(c is not None for c in given):
+            raise ValueError("a long frame needs all three of item_col=, time_col=, target_col=")
+        item_col, time_col, target_col = (
+            given if item_col is not None else ("item_id", "timestamp", "target")
+        )
+        long_cols = [item_col, time_col, target_col]
+        if set(long_cols) <= set(series.columns):
+            wide = series.pivot_table(
+                index=time_col, columns=item_col, values=target_col, aggfunc="first", dropna=False
+            ).sort_index()
+            ids = np.asarray(wide.columns)
             series = wide
-        try:
-            arr = series.to_numpy(dtype=np.float64).T
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"series must hold numbers only ({e})") from None
+        elif any(c is not None for c in given) and item_col != "item_id":
+            missing = [c for c in long_cols if c not in series.columns]
+            raise ValueError(f"series is missing the column(s) {missing}; it has {list(series.columns)[:10]}")
+        else:
+            not_float = [c for c in series.columns if series[c].dtype.kind != "f"]
+            if not_float:
+                raise ValueError(
+                    f"series: a wide frame (one column per series) must hold float columns, but "
+                    f"{not_float[:5]} are {series[not_float[0]].dtype}. A long frame (one row per "
+                    "item and time)? name its columns: item_col=, time_col=, target_col=. A wide "
+                    "one of integers? pass df.astype(float)"
+                )
+            if series.index.dtype.kind == "M" and not series.index.is_monotonic_increasing:
+                series = series.sort_index()  # rows in time order, whatever order they came in
+            ids = np.asarray(series.columns)
+        arr = series.to_numpy(dtype=np.float64).T
     elif isinstance(series, (list, tuple)) and series and np.ndim(series[0]) == 1:
         if len({len(s) for s in series}) > 1:  # ragged: pad with NaN at the end
             width = max(len(s) for s in series)
@@ -205,14 +236,17 @@ def as_series_array(series: Any) -> np.ndarray:
         else:
             arr = _numeric(series)
     else:
-        arr = _numeric(series)
+        arr = _numeric(series.detach().cpu().numpy() if hasattr(series, "detach") else series)
     if arr.ndim == 1:
         arr = arr[None, :]
     if arr.ndim != 2 or arr.size == 0:
         raise ValueError(f"series must be (n_series, T), got shape {arr.shape}")
     if np.isinf(arr).any():
         raise ValueError("series holds infinite values")
-    return arr.astype(np.float32)
+    arr = arr.astype(np.float32)
+    if with_ids:
+        return arr, (np.arange(len(arr)) if ids is None else ids)
+    return arr
 
 
 def _numeric(x: Any) -> np.ndarray:

@@ -7,6 +7,7 @@ atomically when it finishes; a run that fails leaves nothing behind.
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import logging
 import math
 import os
@@ -23,6 +24,7 @@ from typing import Any
 
 import torch
 
+from reprkit.core.config import check_same_config, flat_config
 from reprkit.core.device import device_name
 from reprkit.core.io import atomic_dir, atomic_write_json, atomic_write_text
 from reprkit.eval.metrics import mean_std
@@ -148,6 +150,13 @@ class RunRecorder:
         path = Path(f"{self.out}.checkpoints")
         if not resume and path.exists():
             shutil.rmtree(path)
+        stamp = path / "config.json"
+        current = flat_config(self.config) | {"seeds": list(self.seeds)}
+        if resume and stamp.exists():  # checkpoints trained with other settings are not reused
+            stored = json.loads(stamp.read_text())
+            check_same_config(stored, current, f"--resume: the checkpoints in {path}",
+                              ignore=("seeds",))  # fmt: skip
+        atomic_write_json(stamp, current)
         self._checkpoints = path
         return path
 

@@ -24,9 +24,11 @@ import torch.nn.functional as nnf
 from torch import nn
 
 from reprkit.core.base import BaseEstimator
+from reprkit.core.config import check_same_config, flat_config
 from reprkit.core.io import atomic_torch_save
 from reprkit.core.progress import progress_bar
 from reprkit.core.seed import seeded
+from reprkit.core.validate import lookup
 from reprkit.datasets.timeseries import as_series_array, time_features
 from reprkit.methods.psagan.config import PSAGANConfig
 from reprkit.methods.psagan.nets import Discriminator, Generator, make_noise
@@ -169,10 +171,15 @@ class PSAGAN(BaseEstimator):
         seasons: tuple[int, ...] = (24, 168),
         checkpoint: str | Path | None = None,
         on_epoch: Callable[[int, PSAGAN], None] | None = None,
+        item_col: str | None = None,
+        time_col: str | None = None,
+        target_col: str | None = None,
     ) -> PSAGAN:
         """Train on ``series``: an (n_series, T) array (NaN = missing; shorter series padded at
-        the end with NaN), a list of 1-D arrays, or a pandas frame (wide: one column per series;
-        long: ``item_id``, ``timestamp``, ``target``).
+        the end with NaN), a list of 1-D arrays, or a pandas frame (wide: one float column per
+        series; long: columns ``item_col``, ``time_col``, ``target_col``, by default
+        ``item_id``, ``timestamp``, ``target``). The series' names are kept in ``series_ids_``
+        (column names, item ids, or positions) for ``sample(series=...)``.
 
         Args:
             seasons: periods (in steps) of the sine/cosine time features.
@@ -183,7 +190,10 @@ class PSAGAN(BaseEstimator):
         cfg = self.config
         if not seasons or min(seasons) < 1:
             raise ValueError(f"seasons must be positive periods, got {seasons}")
-        self.windows_ = Windows(series, cfg.length, cfg.context_length, cfg.max_missing)
+        values, self.series_ids_ = as_series_array(
+            series, item_col=item_col, time_col=time_col, target_col=target_col, with_ids=True
+        )
+        self.windows_ = Windows(values, cfg.length, cfg.context_length, cfg.max_missing)
         self.scale_, self.lengths_ = self.windows_.scale, self.windows_.lengths
         self.seasons_ = tuple(int(p) for p in seasons)
         n_series = len(self.scale_)
@@ -289,6 +299,7 @@ class PSAGAN(BaseEstimator):
             "opt_d": opt_d.state_dict(),
             "rng": gen.get_state(),
             "fingerprint": self.windows_.fingerprint(),
+            "config": flat_config(self.config),
         }
         atomic_torch_save(path, state)
 
@@ -296,6 +307,9 @@ class PSAGAN(BaseEstimator):
         state = torch.load(path, map_location=self.device, weights_only=True)
         if state["fingerprint"] != self.windows_.fingerprint():
             raise ValueError(f"checkpoint {path} was written for different data; remove it")
+        # paper: nothing; ours: a checkpoint trained with other settings must not be continued
+        check_same_config(state.get("config", {}), flat_config(self.config), f"checkpoint {path}",
+                          ignore=("epochs",))  # fmt: skip
         self.nets_.load_state_dict(state["nets"])
         opt_g.load_state_dict(state["opt_g"])
         opt_d.load_state_dict(state["opt_d"])
@@ -339,13 +353,19 @@ class PSAGAN(BaseEstimator):
         if n is None or n < 1:
             raise ValueError(f"n must be >= 1 (or give series / context), got {n}")
         n_series = len(self.scale_)
-        s = (
-            torch.randint(n_series, (n,), generator=gen)
-            if series is None
-            else torch.as_tensor(np.asarray(series), dtype=torch.long)
-        )
-        if s.shape != (n,) or int(s.min()) < 0 or int(s.max()) >= n_series:
-            raise ValueError(f"series must be {n} ids in [0, {n_series}), got {s.tolist()[:5]}...")
+        if series is None:
+            s = torch.randint(n_series, (n,), generator=gen)
+        else:
+            names = np.atleast_1d(np.asarray(series))
+            if names.shape != (n,):
+                raise ValueError(f"series must hold {n} series names, got shape {names.shape}")
+            pos, found = lookup(names, self.series_ids_, "series")
+            if not found.all():
+                raise ValueError(
+                    f"series holds unknown names {names[~found][:5].tolist()}; known: "
+                    f"{self.series_ids_[:10].tolist()} (series_ids_)"
+                )
+            s = torch.from_numpy(pos.astype(np.int64))
         if start is None:
             room = np.maximum(self.lengths_[s.numpy()] - length, 0) + 1
             t = torch.from_numpy((torch.rand(n, generator=gen).numpy() * room).astype(np.int64))
@@ -380,12 +400,14 @@ class PSAGAN(BaseEstimator):
             "scale": torch.from_numpy(self.scale_),
             "lengths": torch.from_numpy(self.lengths_.astype(np.int64)),
             "seasons": list(self.seasons_),
+            "series_ids": self.series_ids_.tolist(),
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
         self.scale_ = state["scale"].numpy()
         self.lengths_ = state["lengths"].numpy()
         self.seasons_ = tuple(int(s) for s in state["seasons"])
+        self.series_ids_ = np.asarray(state.get("series_ids", range(len(self.scale_))))
         nets = _Nets(self.config, len(self.scale_), self.seasons_)
         nets.load_state_dict(state["nets"])
         self.nets_ = nets.to(self.device).eval()

@@ -28,6 +28,7 @@ from reprkit.core.base import BaseEstimator
 from reprkit.core.io import atomic_torch_save
 from reprkit.core.progress import progress_bar
 from reprkit.core.seed import seeded
+from reprkit.core.validate import as_array
 from reprkit.eval.metrics import spearman
 from reprkit.methods.transencoder.config import TransEncoderConfig
 from reprkit.models.text import check_model_dir, default_model_path
@@ -40,8 +41,23 @@ CITATION = """@inproceedings{liu2022transencoder,
 }"""
 
 
+def check_sentences(sentences: Any, what: str = "sentences") -> list[str]:
+    """A non-empty list of non-empty strings (a pandas Series or numpy array of str too); a bare
+    string is one sentence."""
+    if isinstance(sentences, str):
+        sentences = [sentences]
+    elif hasattr(sentences, "tolist"):
+        sentences = sentences.tolist()
+    return [a for a, _ in check_pairs([(s, s) for s in sentences], what)]
+
+
 def check_pairs(pairs: Any, what: str = "pairs") -> list[tuple[str, str]]:
-    """A non-empty list of (str, str) with text on both sides."""
+    """A non-empty list of (str, str) with text on both sides (a two-column DataFrame or an
+    (n, 2) array of str too)."""
+    if hasattr(pairs, "to_numpy"):
+        pairs = pairs.to_numpy()
+    if hasattr(pairs, "tolist"):
+        pairs = pairs.tolist()
     try:
         out = [(a, b) for a, b in pairs]
     except (TypeError, ValueError) as err:
@@ -173,11 +189,11 @@ class TransEncoder(BaseEstimator):
         self._check_fitted()
         return self._bi_scores(self.bi_, check_pairs(pairs))
 
-    def encode(self, sentences: Sequence[str], batch_size: int = 128) -> np.ndarray:
-        """(n, d) unit-length bi-encoder embeddings."""
+    def encode(self, sentences: Any, batch_size: int = 128) -> np.ndarray:
+        """(n, d) unit-length bi-encoder embeddings (numpy) of a list / Series of sentences, or
+        (1, d) for one bare string."""
         self._check_fitted()
-        check_pairs([(s, s) for s in sentences], "sentences")
-        return self._embed(self.bi_, list(sentences), batch_size).numpy()
+        return self._embed(self.bi_, check_sentences(sentences), batch_size).numpy()
 
     # -- training -----------------------------------------------------------------------------
 
@@ -249,9 +265,9 @@ class TransEncoder(BaseEstimator):
         cfg = self.config
         pairs = check_pairs(pairs)
         if dev is not None:
-            dev_pairs, dev_gold = check_pairs(dev[0], "dev pairs"), np.asarray(dev[1], float)
-            if len(dev_gold) != len(dev_pairs):
-                raise ValueError("dev must be (pairs, gold scores) of the same length")
+            dev_pairs = check_pairs(dev[0], "dev pairs")
+            dev_gold = as_array(dev[1], "dev gold scores", ndim=1, kind="fiu",
+                                length=len(dev_pairs), length_of="dev pairs")  # fmt: skip
         base = self._base()
         self.tok_ = self._tokenizer(base)
         self._check_tokens(pairs)

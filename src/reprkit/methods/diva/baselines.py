@@ -17,7 +17,7 @@ def loo_residual(m: DIVA) -> np.ndarray:
 
 def self_confidence(m: DIVA) -> np.ndarray:
     """Minus the fitted head's in-sample score of the given label."""
-    _, P, _ = ridge_fit(m.Z_, m.Y_, m.sample_weights_, m.lam_)
+    _, P, _ = ridge_fit(m.Z_, m.Y_, m.alpha_, m.lam_)
     return -P.gather(1, m.y_[:, None]).squeeze(1).numpy()
 
 
@@ -27,7 +27,7 @@ def influence(m: DIVA) -> np.ndarray:
     head this equals DIVA's validation derivative (tested)."""
     if m.val_ is None:
         raise ValueError("influence needs validation data: fit(..., val=(features, labels))")
-    Z, Y, a = m.Z_, m.Y_, m.sample_weights_
+    Z, Y, a = m.Z_, m.Y_, m.alpha_
     A = Z.T @ (a[:, None] * Z) + m.lam_ * torch.eye(Z.shape[1], dtype=Z.dtype)
     C = torch.linalg.inv(A)
     W = (C @ Z.T @ (a[:, None] * Y)).requires_grad_(True)

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from reprkit.core.base import BaseEstimator
+from reprkit.core.validate import encode_labels
 from reprkit.methods.diva.config import DIVAConfig
 
 
@@ -35,16 +36,13 @@ def as_features(x: Any, name: str = "features", dtype=torch.float64) -> torch.Te
     return t
 
 
-def as_labels(y: Any, n: int, name: str = "labels") -> torch.Tensor:
-    t = torch.as_tensor(np.asarray(y) if not isinstance(y, torch.Tensor) else y)
-    if t.ndim != 1 or len(t) != n:
-        raise ValueError(f"{name} must be 1-D with {n} entries (one per row), got {tuple(t.shape)}")
-    if t.dtype.is_floating_point and not torch.equal(t, t.round()):
-        raise ValueError(f"{name} must be integers")
-    t = t.long()
-    if (t < 0).any():
-        raise ValueError(f"{name} must be non-negative class indices")
-    return t
+def as_labels(y: Any, n: int, name: str = "labels", classes: Any = None) -> tuple[torch.Tensor, np.ndarray]:
+    """Labels of any hashable type -> (int64 codes, ``classes_``); with ``classes`` (a fitted
+    model's), labels outside them are refused."""
+    codes, classes_ = encode_labels(y, name, classes=classes)
+    if len(codes) != n:
+        raise ValueError(f"{name} must have {n} entries (one per row), got {len(codes)}")
+    return torch.from_numpy(codes), classes_
 
 
 def ridge_fit(Z: torch.Tensor, Y: torch.Tensor, alpha: torch.Tensor, lam: float):
@@ -105,8 +103,8 @@ class DIVA(BaseEstimator):
         for attr in ("n_features_",):
             self.__dict__.pop(attr, None)
         Z = self._design(features, "features")
-        y = as_labels(labels, len(Z))
-        if len(torch.unique(y)) < 2:
+        y, self.classes_ = as_labels(labels, len(Z))
+        if len(self.classes_) < 2:
             raise ValueError("labels must contain at least 2 classes")
         if cfg.lam == 0 and len(Z) < Z.shape[1]:
             raise ValueError(
@@ -122,15 +120,15 @@ class DIVA(BaseEstimator):
                     f"sample_weight must be {len(Z)} finite non-negative numbers, one per row"
                 )
         self.n_features_ = Z.shape[1] - int(cfg.fit_intercept)
-        self.n_classes_ = max(int(y.max()) + 1, 2)
+        self.n_classes_ = len(self.classes_)
         self.Z_, self.y_ = Z, y
         self.Y_ = F.one_hot(y, self.n_classes_).to(Z.dtype)
         self.val_ = None
         if val is not None:
             vz = self._design(val[0], "val features")
-            self.val_ = (vz, as_labels(val[1], len(vz), "val labels"))
+            self.val_ = (vz, as_labels(val[1], len(vz), "val labels", self.classes_)[0])
         self.lam_ = float(cfg.lam) if cfg.lam is not None else self._choose_lam()
-        self.sample_weights_ = alpha
+        self.alpha_ = alpha
         self.fitted_ = True
         return self
 
@@ -150,7 +148,7 @@ class DIVA(BaseEstimator):
         """LOO loss (mean over the training samples) or, with validation data (``val`` None and
         ``val`` given at fit, or True), the mean validation loss, at weights ``alpha``."""
         self._check_fitted()
-        a = self.sample_weights_ if alpha is None else alpha
+        a = self.alpha_ if alpha is None else alpha
         use_val = self.val_ is not None if val is None else val
         if use_val and self.val_ is None:
             raise ValueError("val=True needs validation data: fit(..., val=(features, labels))")
@@ -169,7 +167,7 @@ class DIVA(BaseEstimator):
     def score_samples(self, val: bool | None = None) -> np.ndarray:
         """d objective / d alpha_i at the current weights (positive: the sample hurts)."""
         self._check_fitted()
-        a = self.sample_weights_.clone().requires_grad_(True)
+        a = self.alpha_.clone().requires_grad_(True)
         (g,) = torch.autograd.grad(self.objective(a, val), a)
         return g.detach().numpy()
 
@@ -179,7 +177,7 @@ class DIVA(BaseEstimator):
 
     def loo_predictions(self) -> np.ndarray:
         self._check_fitted()
-        return loo_predictions(self.Z_, self.Y_, self.sample_weights_, self.lam_).numpy()
+        return loo_predictions(self.Z_, self.Y_, self.alpha_, self.lam_).numpy()
 
     def reweight(self, steps: int = 1, lr: float = 0.5, val: bool | None = None) -> DIVA:
         """``steps`` of projected gradient descent on the weights: each step moves the weights
@@ -192,7 +190,7 @@ class DIVA(BaseEstimator):
             scale = g.abs().max()
             if scale == 0:
                 break
-            self.sample_weights_ = (self.sample_weights_ - lr * g / scale).clamp_min(0).detach()
+            self.alpha_ = (self.alpha_ - lr * g / scale).clamp_min(0).detach()
         return self
 
     def extend(
@@ -203,14 +201,12 @@ class DIVA(BaseEstimator):
         indices in the order added; the added samples join the training set."""
         self._check_fitted()
         Zp = self._design(pool_features, "pool_features")
-        yp = as_labels(pool_labels, len(Zp), "pool_labels")
-        if int(yp.max()) >= self.n_classes_:
-            raise ValueError(f"pool_labels must be < {self.n_classes_} (the classes seen in fit)")
+        yp = as_labels(pool_labels, len(Zp), "pool_labels", self.classes_)[0]
         n = len(self.Z_)
         Z = torch.cat([self.Z_, Zp])
         Y = torch.cat([self.Y_, F.one_hot(yp, self.n_classes_).to(Z.dtype)])
         y = torch.cat([self.y_, yp])
-        alpha = torch.cat([self.sample_weights_, torch.zeros(len(Zp), dtype=Z.dtype)])
+        alpha = torch.cat([self.alpha_, torch.zeros(len(Zp), dtype=Z.dtype)])
         added: list[int] = []
         cap = len(Zp) if max_add is None else max_add
         while len(added) < cap:
@@ -227,36 +223,45 @@ class DIVA(BaseEstimator):
             added.append(j)
         keep = torch.cat([torch.arange(n), n + torch.as_tensor(added, dtype=torch.long)])
         self.Z_, self.Y_, self.y_ = Z[keep], Y[keep], y[keep]
-        self.sample_weights_ = alpha[keep]
+        self.alpha_ = alpha[keep]
         return np.asarray(added, dtype=np.int64)
 
     def predict_scores(self, features: Any) -> np.ndarray:
         """Ridge outputs (N, K) of the head fitted with the current weights."""
         self._check_fitted()
-        W, _, _ = ridge_fit(self.Z_, self.Y_, self.sample_weights_, self.lam_)
+        W, _, _ = ridge_fit(self.Z_, self.Y_, self.alpha_, self.lam_)
         return (self._design(features, "features") @ W).numpy()
 
     def predict(self, features: Any) -> np.ndarray:
-        return self.predict_scores(features).argmax(1)
+        """Predicted labels (in ``classes_``) of the ridge head."""
+        return self.classes_[self.predict_scores(features).argmax(1)]
 
     def transform(self, drop_zero: bool = True):
         """The reweighted training set: (features, labels, weights), without zero-weight rows
         when ``drop_zero``."""
         self._check_fitted()
-        keep = self.sample_weights_ > 0 if drop_zero else torch.ones_like(self.y_, dtype=bool)
+        keep = self.alpha_ > 0 if drop_zero else torch.ones_like(self.y_, dtype=bool)
         Z = self.Z_[:, : self.n_features_]
-        return Z[keep].numpy(), self.y_[keep].numpy(), self.sample_weights_[keep].numpy()
+        return Z[keep].numpy(), self.classes_[self.y_[keep].numpy()], self.alpha_[keep].numpy()
+
+    @property
+    def sample_weights_(self) -> np.ndarray:
+        """The training samples' weights α (numpy, like ``score_samples``)."""
+        self._check_fitted()
+        return self.alpha_.detach().numpy().copy()
 
     def _get_state(self) -> dict[str, Any]:
-        st = {"Z": self.Z_, "y": self.y_, "alpha": self.sample_weights_, "lam": self.lam_}
+        st = {"Z": self.Z_, "y": self.y_, "alpha": self.alpha_, "lam": self.lam_}
         st |= {"n_features": self.n_features_, "n_classes": self.n_classes_}
+        st |= {"classes": self.classes_.tolist()}
         if self.val_ is not None:
             st |= {"val_z": self.val_[0], "val_y": self.val_[1]}
         return st
 
     def _set_state(self, state: dict[str, Any]) -> None:
         self.Z_, self.y_ = state["Z"], state["y"]
-        self.sample_weights_, self.lam_ = state["alpha"], float(state["lam"])
+        self.alpha_, self.lam_ = state["alpha"], float(state["lam"])
         self.n_features_, self.n_classes_ = int(state["n_features"]), int(state["n_classes"])
+        self.classes_ = np.asarray(state.get("classes", range(self.n_classes_)))
         self.Y_ = F.one_hot(self.y_, self.n_classes_).to(self.Z_.dtype)
         self.val_ = (state["val_z"], state["val_y"]) if "val_z" in state else None

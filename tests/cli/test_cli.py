@@ -120,9 +120,9 @@ def test_psagan_smoke_run_and_resume(tmp_path):
         (row["model"], row["metric"]): row
         for row in json.loads((out / "metrics.json").read_text())["results"]
     }
-    assert {("psagan@32", "context_fid"), ("wgan_gp@32", "context_fid")} <= set(rows)
-    assert ("forecast_real+psagan", "nrmse_cold_start") in rows
-    assert ("forecast_real_only", "nrmse_gaps") in rows
+    assert {("psagan", "context_fid"), ("wgan_gp", "context_fid")} <= set(rows)
+    assert ("forecast@real+psagan", "nrmse_cold_start") in rows
+    assert ("forecast@real", "nrmse_gaps") in rows and ("forecast@real", "nrmse") in rows
     r = runner.invoke(app, ["psagan", "run", "--dataset", "synthetic_series", "--resume"])
     assert r.exit_code == 2 and "resume needs out" in r.output
     r = runner.invoke(app, ["grda", "run", "--dataset", "spiral15", "--resume"])
@@ -141,3 +141,24 @@ def test_cli_start_up_imports_no_heavy_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_compare_prints_two_runs_side_by_side(tmp_path):
+    import csv
+    import io
+
+    for seed in ("0", "1"):
+        args = ["diva", "run", "--dataset", "synthetic_blobs", "--seeds", seed,
+                "--out", str(tmp_path / f"s{seed}")]  # fmt: skip
+        assert runner.invoke(app, args).exit_code == 0
+    r = runner.invoke(app, ["compare", str(tmp_path / "s0"), str(tmp_path / "s1")])
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith("| model | metric | s0 | s1 | paper |")
+    assert "| diva | detect_auc |" in r.output
+    r = runner.invoke(app, ["compare", str(tmp_path / "s0"), str(tmp_path / "s1"), "--format", "csv"])
+    rows = list(csv.reader(io.StringIO(r.output)))
+    assert rows[0] == ["model", "metric", "s0", "s1", "paper"] and len(rows) > 10
+    r = runner.invoke(app, ["compare", str(tmp_path / "s0"), "--format", "json"])
+    assert json.loads(r.output)[0]["runs"]["s0"]["per_seed"]
+    r = runner.invoke(app, ["compare", str(tmp_path)])
+    assert r.exit_code == 2 and "not a run folder" in r.output

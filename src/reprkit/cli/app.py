@@ -49,6 +49,20 @@ def list_all() -> None:
     )
 
 
+@app.command("compare")
+def compare(
+    runs: Annotated[list[Path], typer.Argument(help="run folders of one method")],
+    format_: Annotated[str, typer.Option("--format", help="md, csv or json")] = "md",
+) -> None:
+    """Print several runs of one method side by side: mean ± std per run, and the paper."""
+    from reprkit.eval.report import compare_runs
+
+    try:
+        print(compare_runs(runs, format_), end="")
+    except ValueError as e:
+        _fail(e)
+
+
 def _seeds(text: str) -> list[int]:
     try:
         return [int(s) for s in text.split(",") if s.strip() != ""]

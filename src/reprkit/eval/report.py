@@ -123,6 +123,7 @@ class RunRecorder:
     notes: list[str] = field(default_factory=list)
     plots: list[tuple[str, Callable[[Path], None]]] = field(default_factory=list)
     fractions: bool = True  # metrics are fractions, shown as % in results.md
+    raw: set[str] = field(default_factory=set)  # metrics in their own unit (seconds) even so
     _checkpoints: Path | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -139,7 +140,11 @@ class RunRecorder:
         paper: float | None = None,
         source: str | None = None,
         higher_is_better: bool = True,
+        fraction: bool = True,
     ) -> None:
+        """One (model, metric) row; ``fraction=False``: a value in its own unit (seconds)."""
+        if not fraction:
+            self.raw.add(metric)
         self.rows.append(
             ResultRow(model, metric, [float(v) for v in per_seed], higher_is_better, paper, source)
         )
@@ -194,7 +199,7 @@ class RunRecorder:
                 atomic_write_json(tmp / "metrics.json", metrics)
                 atomic_write_json(tmp / "env.json", env)
                 atomic_write_text(
-                    tmp / "results.md", results_markdown(metrics, self.title, env, self.fractions)
+                    tmp / "results.md", results_markdown(metrics, self.title, env, self.fractions, self.raw)
                 )
                 for filename, fn in self.plots:
                     fn(tmp / filename)
@@ -212,7 +217,11 @@ def _fmt(v: float | None, scale: float, digits: int = 2) -> str:
 
 
 def results_markdown(
-    metrics: dict[str, Any], title: str, env: dict[str, Any], fractions: bool = True
+    metrics: dict[str, Any],
+    title: str,
+    env: dict[str, Any],
+    fractions: bool = True,
+    raw: set[str] | frozenset[str] = frozenset(),
 ) -> str:
     """A table per run: rows = models, columns = metrics, cells ``ours ± std [paper]``."""
     scale = 100.0 if fractions else 1.0
@@ -246,8 +255,10 @@ def results_markdown(
                 if r["mean"] is None
                 else f"{_fmt(r['mean'], scale, digits)} ± {_fmt(r['std'], scale, digits)}"
             )
+            if k in raw:
+                txt = f"{r['mean']:.3g} ± {r['std']:.2g}" if r["mean"] is not None else txt
             if r["paper"] is not None:
-                txt += f" [{_fmt(r['paper'], scale, digits)}]"
+                txt += f" [{_fmt(r['paper'], 1.0 if k in raw else scale, digits)}]"
             cells.append(txt)
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     sources = sorted({r["paper_source"] for r in results if r["paper_source"]})
@@ -255,4 +266,55 @@ def results_markdown(
         lines += ["", "Paper numbers: " + "; ".join(sources) + "."]
     if metrics["notes"]:
         lines += ["", "Notes:"] + [f"- {t}" for t in metrics["notes"]]
+    return "\n".join(lines) + "\n"
+
+
+def compare_runs(folders: Sequence[str | Path], fmt: str = "md") -> str:
+    """One table of several run folders of the same method: a row per (model, metric), a
+    ``mean ± std`` column per run, and the paper's number; ``fmt`` md, csv or json."""
+    if fmt not in ("md", "csv", "json"):
+        raise ValueError(f"--format must be md, csv or json, got {fmt!r}")
+    if len(folders) < 1:
+        raise ValueError("give at least one run folder")
+    runs = []
+    for f in folders:
+        path = Path(f) / "metrics.json"
+        if not path.is_file():
+            raise ValueError(f"{f} is not a run folder (no metrics.json)")
+        runs.append((Path(f).name or str(f), json.loads(path.read_text())))
+    methods = {m["method"] for _, m in runs}
+    if len(methods) > 1:
+        raise ValueError(f"runs of different methods cannot be compared: {sorted(methods)}")
+    names = [n if [x for x, _ in runs].count(n) == 1 else str(f) for (n, _), f in zip(runs, folders, strict=True)]
+    keys: dict[tuple[str, str], float | None] = {}
+    cells: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    for name, (_, m) in zip(names, runs, strict=True):
+        for r in m["results"]:
+            k = (r["model"], r["metric"])
+            keys.setdefault(k, r["paper"])
+            cells.setdefault(k, {})[name] = r
+    if fmt == "json":
+        return json.dumps(
+            [{"model": k[0], "metric": k[1], "paper": p,
+              "runs": {n: {"mean": c["mean"], "std": c["std"], "per_seed": c["per_seed"]}
+                       for n, c in cells[k].items()}}
+             for k, p in keys.items()], indent=2)  # fmt: skip
+
+    def cell(r: dict[str, Any] | None) -> str:
+        if r is None:
+            return ""
+        return "undefined" if r["mean"] is None else f"{r['mean']:.4g} ± {r['std']:.2g}"
+
+    header = ["model", "metric", *names, "paper"]
+    rows = [[k[0], k[1], *(cell(cells[k].get(n)) for n in names), "" if p is None else f"{p:.4g}"]
+            for k, p in keys.items()]  # fmt: skip
+    if fmt == "csv":
+        import csv
+        import io
+
+        buf = io.StringIO()
+        csv.writer(buf).writerows([header, *rows])
+        return buf.getvalue()
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(lines) + "\n"

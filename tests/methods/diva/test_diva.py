@@ -158,8 +158,8 @@ def test_experiment_smoke_run(tmp_path):
     out = experiment.run("synthetic_blobs", seeds=[0, 1], profile="smoke", out=tmp_path / "r")
     m = json.loads((out / "metrics.json").read_text())
     rows = {(r["model"], r["metric"]): r for r in m["results"]}
-    assert rows[("diva_loo", "auc")]["mean"] > 0.8  # blobs with 20 % flipped labels: easy
-    assert rows[("random", "auc")]["mean"] < 0.7
+    assert rows[("diva", "detect_auc")]["mean"] > 0.8  # blobs with 20 % flipped labels: easy
+    assert rows[("random", "detect_auc")]["mean"] < 0.7
     assert {"extend_curve.png", "results.md"} <= {p.name for p in out.iterdir()}
     with pytest.raises(ValueError, match="noise must be in"):
         experiment.run("synthetic_blobs", seeds=[0], profile="smoke", overrides={"noise": 1.5})

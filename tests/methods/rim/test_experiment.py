@@ -14,14 +14,14 @@ def test_smoke_run_writes_every_row_and_the_curves(tmp_path):
     out = run("synthetic_events", [0], "smoke", wider, out=tmp_path / "r", progress=False)
     m = json.loads((out / "metrics.json").read_text())
     rows = {(r["model"], r["metric"]): r for r in m["results"]}
-    for name in ("random", "pop", "hawkes", "hp", "rnn", "rnn_x_hawkes", "rnn_x_hp", "als"):
+    for name in ("random", "pop", "hawkes", "hp", "rnn", "rnn*hawkes", "rnn*hp", "als"):
         assert "itemrec_prec" in {k for n, k in rows if n == name}, name
         assert (name, "userrec_prec") in rows
-    assert rows[("rnn_x_hp", "userrec_prec")]["paper"] == pytest.approx(0.047)
+    assert rows[("rnn*hp", "userrec_prec")]["paper"] == pytest.approx(0.047)
     # skewed item popularity: recommending popular items beats chance by far (1.15 vs 0.14 %)
     pop = rows[("pop", "itemrec_prec")]["mean"]
     assert pop > 3 * rows[("random", "itemrec_prec")]["mean"]
-    assert any(k[0].startswith("match online dual") for k in rows)
+    assert any(k[0].startswith("match_online_dual") for k in rows)
     assert (out / "relevance_diversity.png").is_file()
     lp = [n for n in m["notes"] if "objective ratio" in n][0]
     assert float(lp.rsplit(" ", 1)[1].rstrip(".")) > 0.9  # rounding costs a little

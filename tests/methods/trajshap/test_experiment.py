@@ -13,11 +13,12 @@ def test_smoke_run_reports_every_model(tmp_path):
     out = experiment.run("synthetic_interaction", seeds=[0], profile="smoke", out=tmp_path / "r")
     m = json.loads((out / "metrics.json").read_text())
     rows = {(r["model"], r["metric"]) for r in m["results"]}
-    for model in experiment.MODELS:
-        for metric in ("ade", "fde", "ade_no_nbrs", "phi_social_random", *experiment.ATTRIBUTIONS):
+    for model in ("cv", "lstm", "social"):
+        for metric in ("ade", "fde", "ade_no_neighbors", "phi_neighbor_mean", *experiment.ATTRIBUTIONS):
             assert (model, metric) in rows
-    assert ("estimator banzhaf", "mae_vs_exact") in rows
-    exact = [r for r in m["results"] if r["model"] == "estimator exact"]
+        assert (f"{model}@random_removal", "phi_social") in rows
+    assert ("estimator_banzhaf", "mae_vs_exact") in rows
+    exact = [r for r in m["results"] if r["model"] == "estimator_exact"]
     assert all(r["mean"] < 1e-5 for r in exact if r["metric"] != "seconds")
     assert (out / "attributions.png").exists()
 

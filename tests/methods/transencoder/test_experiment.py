@@ -22,12 +22,12 @@ def test_smoke_run_reports_every_row_and_resumes(tmp_path, tiny):
     out = run("synthetic_pairs", [0, 1], "smoke", over, out=tmp_path / "te", progress=False)
     m = json.loads((out / "metrics.json").read_text())
     rows = {(r["model"], r["metric"]): r for r in m["results"]}
-    for row in ("start_bi", "untrained_cross", "self_bi@c1", "self_cross@c2", "self_bi",
-                "self_cross", "mutual_bi@c1", "mutual_bi", "mutual_cross"):  # fmt: skip
-        assert len(rows[(row, "spearman_avg")]["per_seed"]) == 2, row
+    for row in ("start", "start_as_cross", "bi@c1", "cross@c2", "bi",
+                "cross", "mutual_bi@c1", "mutual_bi", "mutual_cross"):  # fmt: skip
+        assert len(rows[(row, "sts_avg")]["per_seed"]) == 2, row
     # the start is deterministic; the paper's number sits beside the dev-chosen rows
-    assert len(set(rows[("start_bi", "spearman_synthetic")]["per_seed"])) == 1
-    assert rows[("self_bi", "spearman_avg")]["paper"] == pytest.approx(0.8041)
+    assert len(set(rows[("start", "spearman_synthetic")]["per_seed"])) == 1
+    assert rows[("bi", "sts_avg")]["paper"] == pytest.approx(0.8041)
     assert (out / "cycles.png").is_file() and not (tmp_path / "te.checkpoints").exists()
     assert any("cycles chosen on dev" in n for n in m["notes"])
     assert any(n.startswith("mutual: STS-B dev Spearman") for n in m["notes"])

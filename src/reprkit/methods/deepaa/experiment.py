@@ -157,6 +157,9 @@ def run(
                 log.info("%s seed %d %s: test acc %.4f (%.0f s)", dataset, seed, aug, a, s)
         for aug in cfg.augmentations:
             rec.add(aug, "test_acc", acc[aug])
+        if search_s:
+            rec.add("deepaa", "search_time_s", search_s, higher_is_better=False, fraction=False)
+        for aug in cfg.augmentations:
             rec.note(f"{aug}: {sum(secs[aug]) / len(seeds):.0f} s per training run")
         t = cfg.train
         rec.note(

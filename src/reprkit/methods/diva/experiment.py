@@ -175,11 +175,13 @@ def run(
             log.info("%s seed %d: DIVA AUC %.4f", dataset, seed, det["diva_loo"]["auc"][-1])
             if curve is None and cfg.extend_max > 0:
                 curve = _extend_curve(x, y_all, noisy, tr, va, te, cfg, seed)
-        for name, d in det.items():
+        names = {"auc": "detect_auc", "f1_top": "detect_f1", "f1_eps0": "detect_f1_eps0"}
+        # DESIGN.md: ``diva`` is the library's recommended score (score_samples' default, LOO)
+        for name, d in {"diva": det["diva_loo"], **det}.items():
             for metric, vals in d.items():
-                rec.add(name, metric, vals)
+                rec.add(name, names.get(metric, metric), vals)
         for name, vals in acc.items():
-            rec.add(name, "test_acc", vals)
+            rec.add("oracle" if name == "oracle_clean" else name, "test_acc", vals)
         rec.note(
             f"Features: {how}; N={len(x_all)}, D={x_all.shape[1]}, {n_classes} classes. "
             f"Split 60/10/30 (stratified, per seed); {cfg.noise:.0%} of training labels flipped. "
@@ -189,10 +191,10 @@ def run(
             "Scores are suspicion scores (higher = more likely mislabelled). diva_loo needs no "
             "validation data; diva_val, influence and knn_shapley use the clean 10 % validation "
             "split. diva_loo_ce: DIVA-LOO with cross-entropy at temperature "
-            f"{cfg.ce_temperature} (the paper's loss is squared). f1_top flags the top fraction equal to the noise rate; f1_eps0 is DIVA's own "
+            f"{cfg.ce_temperature} (the paper's loss is squared). detect_f1 flags the top fraction equal to the noise rate; detect_f1_eps0 is DIVA's own "
             "rule (derivative > 0). reweight_k: k steps of lr "
             f"{cfg.reweight_lr} on the LOO objective; drop_flagged refits without the samples "
-            "with a positive derivative; oracle_clean trains on the true labels."
+            "with a positive derivative; oracle trains on the true labels. diva repeats diva_loo (the library's default score)."
         )
         if curve is not None:
             rec.plot("extend_curve.png", lambda p: plot_extend(curve, dataset, p))

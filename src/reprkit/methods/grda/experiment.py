@@ -151,9 +151,11 @@ def run(
 
     def body(rec: RunRecorder) -> None:
         per_domain: dict[tuple[str, str], np.ndarray] = {}
-        for name, data in tasks.items():
+        for t, (name, data) in enumerate(tasks.items()):
             adapters = [a for a in cfg.adapters if not regression or a in REGRESSION_ADAPTERS]
-            metric = f"mse_{name.removeprefix('tpt48_')}" if regression else "acc"
+            metric = "target_mse" if regression else "target_acc"  # DESIGN.md names
+            # the first task holds the plain model names; others get their task as a suffix
+            suffix = "" if t == 0 else f"@{name.removeprefix('tpt48_')}"
             secs: dict[str, float] = {}
             for adapt in adapters:
                 scores, doms = [], []
@@ -167,7 +169,7 @@ def run(
                 per_domain[(name, adapt)] = np.mean(doms, 0)
                 paper = PAPER.get((name, adapt))
                 rec.add(
-                    adapt,
+                    adapt + suffix,
                     metric,
                     scores,
                     paper=paper,

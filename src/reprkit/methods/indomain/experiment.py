@@ -140,7 +140,7 @@ def run(
                                           targets[train].numpy())  # fmt: skip
                     log.info("%s %s seed %d: R² %.3f", model, kind, seed, r2.mean())
                 for metric, vals in per.items():
-                    rec.add(f"{model}/{kind}", metric, vals)
+                    rec.add(ROW_NAMES[model], _metric_name(metric, kind), vals)
                 rec.note(f"{model}/{kind}: {secs / len(seeds):.0f} s per seed to train")
         rec.note(
             f"Images average-pooled to {cfg.size}x{cfg.size}; {cfg.epochs} epochs, batch "
@@ -180,3 +180,18 @@ def plot_scatter(scatter, names, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+# DESIGN.md's model names (short lowercase words) for the families of ``models.MODELS``
+ROW_NAMES = {"mlp": "mlp", "conv4": "conv", "resnet": "resnet", "beta_vae": "betavae",
+             "ada_gvae": "adagvae"}  # fmt: skip
+
+
+def _metric_name(metric: str, kind: str) -> str:
+    """``r2_<split>`` (mean over factors), ``r2_<split>_<factor>``, ``r2_<split>_no_orientation``;
+    ``reach_*`` (extrapolation only) keep their names."""
+    if metric == "r2_mean":
+        return f"r2_{kind}"
+    if metric.startswith("r2_"):
+        return f"r2_{kind}_{metric[3:]}"
+    return metric

@@ -29,10 +29,13 @@ from reprkit.methods.trajshap.models import MODELS, evaluate, train
 from reprkit.methods.trajshap.shapley import ESTIMATORS, ShapleyAttribution
 
 DATASETS = ("eth_ucy", "synthetic_interaction")
-ATTRIBUTIONS = ("phi_past", "phi_strongest", "phi_social", "phi_random")
+# past, strongest neighbour (max), all neighbours together, random neighbour (the plot's bars)
+ATTRIBUTIONS = ("phi_past", "phi_social", "phi_neighbors_sum", "phi_random")
 _SOURCE = "Makansi et al., ICLR 2022 (Trajectron++ on ETH-UCY, as quoted in issue #11)"
+ROW_NAMES = {"constant_velocity": "cv"}  # DESIGN.md's model names
+
 PAPER = {  # social model rows of eth_ucy: Trajectron++ with -> without neighbours
-    "ade": 0.30, "fde": 0.51, "ade_no_nbrs": 0.31, "fde_no_nbrs": 0.52,
+    "ade": 0.30, "fde": 0.51, "ade_no_neighbors": 0.31, "fde_no_neighbors": 0.52,
 }  # fmt: skip
 PAPER_NOTE = (
     "Paper (Makansi et al., 'You mostly walk alone', ICLR 2022; numbers as quoted in issue #11, "
@@ -118,7 +121,7 @@ def run(
     def body(rec: RunRecorder) -> None:
         res: dict[str, dict[str, list[float]]] = {m: {} for m in cfg.models}
         per_scene: dict[str, list[float]] = {}
-        compare = None
+        compare: dict[str, dict[str, list[float]]] = {}
         for seed in seeds:
             splits = fixed or _splits(dataset, cfg, seed)
             per_part = max(2, cfg.n_attr // len(splits))
@@ -137,30 +140,36 @@ def run(
                     per_scene.setdefault(f"{model_name}/{name}", []).append(row["ade"])
                     log.info("%s %s seed %d: ADE %.3f, social %.4f, random %.4f", model_name,
                              name, seed, row["ade"], row["phi_social"], row["phi_random"])  # fmt: skip
-                    if model_name == "social" and compare is None:
-                        compare = _compare(model, te, cfg, seed)
+                    if model_name == "social" and name == splits[0][0]:  # once per seed
+                        for est, m in _compare(model, te, cfg, seed).items():
+                            for metric, v in m.items():
+                                compare.setdefault(est, {}).setdefault(metric, []).append(v)
                 for metric, v in vals.items():  # mean over held-out scenes
                     res[model_name].setdefault(metric, []).append(float(np.nanmean(v)))
         for model_name, metrics in res.items():
-            for metric, v in metrics.items():
+            for key, v in metrics.items():
+                metric, _, setting = key.partition("@")
+                row_name = ROW_NAMES.get(model_name, model_name) + (f"@{setting}" if setting else "")
                 paper = (
-                    PAPER.get(metric) if dataset == "eth_ucy" and model_name == "social" else None
+                    PAPER.get(metric) if dataset == "eth_ucy" and row_name == "social" else None
                 )
-                rec.add(model_name, metric, v, paper=paper, source=_SOURCE if paper else None,
-                        higher_is_better=metric.startswith("phi"))  # fmt: skip
-        for est, metrics in (compare or {}).items():
+                rec.add(row_name, metric, v, paper=paper, source=_SOURCE if paper else None,
+                        higher_is_better=metric.startswith("phi"),
+                        fraction=False)  # fmt: skip
+        for est, metrics in compare.items():
             for metric, v in metrics.items():
-                rec.add(f"estimator {est}", metric, [v], higher_is_better=False)
+                rec.add(f"estimator_{est}", metric, v, higher_is_better=False, fraction=False)
         if dataset == "eth_ucy":
             rec.note("Best-of-K ADE per held-out scene (mean over seeds): " + "; ".join(
                 f"{k} {np.mean(v):.3f}" for k, v in per_scene.items()))  # fmt: skip
         rec.note(
             f"Attribution: value -minADE (best of {cfg.k}), permutation estimator with "
             f"{cfg.n_samples} orders per scene, {cfg.n_attr} test scenes per model and seed; "
-            f"removal '{cfg.removals[0]}' (metrics phi_*) and "
-            + ", ".join(f"'{r}' (phi_*_{r})" for r in cfg.removals[1:])
-            + "; phi_strongest: the largest neighbour attribution in scenes with at least one "
-            "neighbour; phi_social: all real neighbours together; attr_s_per_1k: seconds to "
+            f"removal '{cfg.removals[0]}' (models as named) and "
+            + ", ".join(f"'{r}' (models <name>@{r}_removal)" for r in cfg.removals[1:])
+            + "; phi_social: the largest neighbour attribution in scenes with at least one "
+            "neighbour; phi_neighbor_mean: the mean over a scene's neighbours; "
+            "phi_neighbors_sum: all real neighbours together; attr_s_per_1k: seconds to "
             "attribute 1,000 scenes with the first removal (2 CPU threads)."
         )
         rec.note(PAPER_NOTE)
@@ -176,16 +185,20 @@ def _measure(model, test: Scenes, n_attr: int, cfg, seed: int) -> dict[str, floa
     ade, fde = evaluate(model, test)
     ade0, fde0 = evaluate(model, test.without_neighbours())
     pick = np.random.default_rng(seed).choice(len(test), min(n_attr, len(test)), replace=False)
-    row = {"ade": ade, "fde": fde, "ade_no_nbrs": ade0, "fde_no_nbrs": fde0}
+    row = {"ade": ade, "fde": fde, "ade_no_neighbors": ade0, "fde_no_neighbors": fde0}
     for removal in cfg.removals:
         start = time.perf_counter()
         att = ShapleyAttribution(model, removal=removal, n_samples=cfg.n_samples, seed=seed,
                                  progress=False).attribute(test.subset(np.sort(pick)))  # fmt: skip
         secs = time.perf_counter() - start
-        tag = "" if removal == cfg.removals[0] else f"_{removal}"
+        # the first removal holds the plain row; others become a model suffix (@random_removal)
+        tag = "" if removal == cfg.removals[0] else f"@{removal}_removal"
+        nb = att.active[:, 1:-1]  # real neighbours (the last player is the random neighbour)
+        nb_mean = np.where(nb, att.phi[:, 1:-1], 0).sum(1) / np.maximum(nb.sum(1), 1)
         row[f"phi_past{tag}"] = float(att.phi[:, 0].mean())
-        row[f"phi_strongest{tag}"] = float(np.nanmean(att.strongest()))
-        row[f"phi_social{tag}"] = float(att.social().mean())
+        row[f"phi_social{tag}"] = float(np.nanmean(att.strongest()))  # max over neighbours
+        row[f"phi_neighbor_mean{tag}"] = float(nb_mean[nb.any(1)].mean()) if nb.any() else 0.0
+        row[f"phi_neighbors_sum{tag}"] = float(att.social().mean())
         row[f"phi_random{tag}"] = float(att.phi[:, -1].mean())
         if not tag:
             row["attr_s_per_1k"] = secs * 1000 / len(pick)

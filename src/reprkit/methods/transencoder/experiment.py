@@ -6,7 +6,8 @@ the paper trains on the test pairs without their labels. STS-B dev (``n_dev`` pa
 chooses the cycle. Metric: Spearman of cosine (bi) or score (cross) with the gold scores, per set
 and averaged over the sets (shown × 100).
 
-Rows: ``start_bi`` (MiniLM, no training), ``untrained_cross`` (MiniLM as a cross-encoder with a
+Rows (named ``start``, ``start_as_cross``, ``bi``, ``cross`` in metrics.json): ``start_bi``
+(MiniLM, no training), ``untrained_cross`` (MiniLM as a cross-encoder with a
 fresh head: why distillation is needed), ``self_{bi,cross}@c{k}`` per cycle, ``self_{bi,cross}``
 (the cycle chosen on dev), ``mutual_{bi,cross}`` (students of poolings ``mean`` + ``mutual``
 trained on their averaged labels; their first student reported).
@@ -213,8 +214,8 @@ def _report(rec: RunRecorder, sets, hist, chosen) -> None:
         for k in metrics:
             paper = PAPER.get((row, f"spearman_{k}"))
             rec.add(
-                row,
-                f"spearman_{k}",
+                _row_name(row),
+                _metric_name(k),
                 [r[f"{kind}_{k}"] for r in rows],
                 paper=paper,
                 source=_SRC if paper is not None else None,
@@ -284,3 +285,18 @@ def plot_cycles(hist: dict[str, list[list[dict]]], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _row_name(row: str) -> str:
+    """DESIGN.md's model names: ``start``, ``start_as_cross``, ``bi``, ``cross`` (self-distilled),
+    ``mutual_bi``, ``mutual_cross``; a cycle is a ``@c<k>`` suffix."""
+    base, at, cycle = row.partition("@")
+    base = {"start_bi": "start", "untrained_cross": "start_as_cross"}.get(base, base)
+    return base.removeprefix("self_") + at + cycle
+
+
+def _metric_name(k: str) -> str:
+    """``sts_avg``, ``sts12`` … ``stsb``, ``sickr`` (Spearman); other sets ``spearman_<set>``."""
+    if k == "avg":
+        return "sts_avg"
+    return k if k.startswith(("sts", "sick")) else f"spearman_{k}"

@@ -77,7 +77,9 @@ def test_rim_refuses_ids_of_another_type():
     from reprkit.methods.rim import RIM
 
     m = RIM(**RIM_SMALL).fit(_events(), horizon=7.0)
-    with pytest.raises(TypeError, match="users holds str ids but the model was fitted with integer"):
+    with pytest.raises(
+        TypeError, match="users holds str ids but the model was fitted with integer"
+    ):
         m.recommend(["1"], k=3, at=31.0)
     with pytest.raises(TypeError, match="items holds str ids"):
         m.intensity([1], ["3"], at=31.0)
@@ -115,7 +117,9 @@ def test_grda_float_labels_are_not_silently_regression(spiral):
     a = _grda(spiral, y=yf, task="classification")
     b = _grda(spiral)
     assert a.task_ == "classification"
-    np.testing.assert_array_equal(a.predict(spiral.x, spiral.domain), b.predict(spiral.x, spiral.domain))
+    np.testing.assert_array_equal(
+        a.predict(spiral.x, spiral.domain), b.predict(spiral.x, spiral.domain)
+    )
 
 
 def test_grda_predict_checks_width_and_length(spiral):
@@ -162,7 +166,9 @@ def _scenes():
     [
         lambda s: Scenes(s.past, s.present.astype(np.int64), s.future),
         lambda s: Scenes(s.past, s.present.astype(np.float32), s.future),
-        lambda s: Scenes(torch.from_numpy(s.past), torch.from_numpy(s.present), torch.from_numpy(s.future)),
+        lambda s: Scenes(
+            torch.from_numpy(s.past), torch.from_numpy(s.present), torch.from_numpy(s.future)
+        ),
         lambda s: Scenes(s.past.astype(np.float64), s.present, s.future.astype(np.float64)),
     ],
     ids=["int_present", "float_present", "torch", "float64"],
@@ -233,7 +239,9 @@ def test_psagan_long_frame_with_renamed_columns():
     df = _long_frame()
     with pytest.raises(ValueError, match="item_col=, time_col=, target_col="):
         PSAGAN(**PSA_FAST).fit(df, seasons=(24,))
-    m = PSAGAN(**PSA_FAST).fit(df, seasons=(24,), item_col="store", time_col="t", target_col="sales")
+    m = PSAGAN(**PSA_FAST).fit(
+        df, seasons=(24,), item_col="store", time_col="t", target_col="sales"
+    )
     assert m.series_ids_.tolist() == [7, 9]
     wide = df.pivot(index="t", columns="store", values="sales").to_numpy().T
     ref = PSAGAN(**PSA_FAST).fit(wide, seasons=(24,))
@@ -348,5 +356,12 @@ def test_cli_resume_with_another_config_is_refused(tmp_path):
                         torch.device("cpu"))  # fmt: skip
     with pytest.raises(ValueError, match=r"another config \(net.width: 4 -> 8\)"):
         again.checkpoints(resume=True)
-    RunRecorder("m", "d", "smoke", [0], {"lr": 0.1, "net": {"width": 4}}, tmp_path / "r",
-                torch.device("cpu")).checkpoints(resume=True)  # fmt: skip  (same config: fine)
+    RunRecorder(
+        "m",
+        "d",
+        "smoke",
+        [0],
+        {"lr": 0.1, "net": {"width": 4}},
+        tmp_path / "r",
+        torch.device("cpu"),
+    ).checkpoints(resume=True)  # fmt: skip  (same config: fine)

@@ -155,7 +155,9 @@ def test_compare_prints_two_runs_side_by_side(tmp_path):
     assert r.exit_code == 0, r.output
     assert r.output.startswith("| model | metric | s0 | s1 | paper |")
     assert "| diva | detect_auc |" in r.output
-    r = runner.invoke(app, ["compare", str(tmp_path / "s0"), str(tmp_path / "s1"), "--format", "csv"])
+    r = runner.invoke(
+        app, ["compare", str(tmp_path / "s0"), str(tmp_path / "s1"), "--format", "csv"]
+    )
     rows = list(csv.reader(io.StringIO(r.output)))
     assert rows[0] == ["model", "metric", "s0", "s1", "paper"] and len(rows) > 10
     r = runner.invoke(app, ["compare", str(tmp_path / "s0"), "--format", "json"])

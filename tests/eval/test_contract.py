@@ -64,4 +64,4 @@ def test_the_contract_check_finds_problems():
     assert any("outside [0, 1]" in p for p in problems)
     assert any("short lowercase" in p for p in problems)
     assert any("('dann', 'target_acc')" in p for p in problems)
-    assert check_metrics({"method": "grda"}) [0].startswith("missing key")
+    assert check_metrics({"method": "grda"})[0].startswith("missing key")

@@ -104,7 +104,9 @@ def atomic_dir(final: str | os.PathLike[str], kind: str = "run") -> Iterator[Pat
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(
-            tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.{os.getpid()}.", suffix=".tmp")
+            tempfile.mkdtemp(
+                dir=final.parent, prefix=f".{final.name}.{os.getpid()}.", suffix=".tmp"
+            )
         )
     except OSError as e:
         raise ValueError(f"cannot write {str(final)!r}: {e.strerror or e}") from None

@@ -60,7 +60,14 @@ def as_array(
             want = " or ".join(f"{d}-D" for d in allowed)
             raise ValueError(f"{name} must be {want}, got shape {tuple(a.shape)}")
     if kind is not None and a.dtype.kind not in kind:
-        names = {"f": "float", "i": "integer", "u": "integer", "b": "bool", "U": "str", "O": "object"}
+        names = {
+            "f": "float",
+            "i": "integer",
+            "u": "integer",
+            "b": "bool",
+            "U": "str",
+            "O": "object",
+        }
         want = "/".join(dict.fromkeys(names.get(k, k) for k in kind))
         raise TypeError(f"{name} must have a {want} dtype, got {a.dtype}")
     if non_empty and a.size == 0:
@@ -121,7 +128,9 @@ def encode_labels(
     a = _to_numpy(y, name)
     if a.ndim != 1:
         raise ValueError(f"{name} must be 1-D (one label per sample), got shape {tuple(a.shape)}")
-    missing = np.array([_is_missing(v) for v in a.tolist()], dtype=bool) if len(a) else np.zeros(0, bool)
+    missing = (
+        np.array([_is_missing(v) for v in a.tolist()], dtype=bool) if len(a) else np.zeros(0, bool)
+    )
     if missing.any() and not allow_missing:
         raise ValueError(f"{name} holds {int(missing.sum())} missing label(s) (NaN/None)")
     present = a[~missing]
@@ -198,7 +207,9 @@ def node_mask(mask: Any, name: str, n: int) -> np.ndarray:
     a = as_array(mask, name, ndim=1, kind="biuf", non_empty=False)
     if a.dtype.kind == "b":
         if len(a) != n:
-            raise ValueError(f"{name} must have shape ({n},) (a bool mask, one entry per node), got ({len(a)},)")
+            raise ValueError(
+                f"{name} must have shape ({n},) (a bool mask, one entry per node), got ({len(a)},)"
+            )
         return a.copy()
     if a.dtype.kind == "f":
         if not np.all(a == np.round(a)):
@@ -251,7 +262,9 @@ def as_duration(h: Any, name: str, *, datetimes: bool) -> float:
     return check_number(h, name, low=0, low_open=True)
 
 
-def as_nchw(images: Any, name: str = "images", channels: tuple[int, ...] = (1, 3)) -> tuple[Any, str]:
+def as_nchw(
+    images: Any, name: str = "images", channels: tuple[int, ...] = (1, 3)
+) -> tuple[Any, str]:
     """Images (numpy or torch, NCHW or NHWC) as a torch NCHW tensor, and the layout that came in.
 
     The layout is detected from where the channel axis (size in ``channels``) is; a batch where

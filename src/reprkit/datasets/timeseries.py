@@ -213,7 +213,9 @@ def as_series_array(
             series = wide
         elif any(c is not None for c in given) and item_col != "item_id":
             missing = [c for c in long_cols if c not in series.columns]
-            raise ValueError(f"series is missing the column(s) {missing}; it has {list(series.columns)[:10]}")
+            raise ValueError(
+                f"series is missing the column(s) {missing}; it has {list(series.columns)[:10]}"
+            )
         else:
             not_float = [c for c in series.columns if series[c].dtype.kind != "f"]
             if not_float:

@@ -15,8 +15,16 @@ from typing import Any
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
-    "required": ["method", "dataset", "profile", "seeds", "wall_time_s", "peak_mem_mb",
-                 "results", "notes"],  # fmt: skip
+    "required": [
+        "method",
+        "dataset",
+        "profile",
+        "seeds",
+        "wall_time_s",
+        "peak_mem_mb",
+        "results",
+        "notes",
+    ],  # fmt: skip
     "properties": {
         "method": {"type": "string"},
         "dataset": {"type": "string"},
@@ -29,8 +37,16 @@ SCHEMA: dict[str, Any] = {
             "type": "array",
             "items": {
                 "type": "object",
-                "required": ["model", "metric", "mean", "std", "per_seed", "higher_is_better",
-                             "paper", "paper_source"],  # fmt: skip
+                "required": [
+                    "model",
+                    "metric",
+                    "mean",
+                    "std",
+                    "per_seed",
+                    "higher_is_better",
+                    "paper",
+                    "paper_source",
+                ],  # fmt: skip
                 "properties": {
                     "model": {"type": "string", "pattern": r"^[a-z0-9_*+@=.\-]+$"},
                     "metric": {"type": "string", "pattern": r"^[a-z0-9_]+$"},
@@ -62,16 +78,37 @@ REQUIRED: dict[str, set[tuple[str, str]]] = {
     | {("dataset", "fcr")},
     "giant": {("mlp@tfidf", "acc"), ("mlp@giant", "acc")},
     "grda": _rows(("grda", "source_only", "dann", "adda", "cdann", "mdd"), ("target_acc",)),
-    "psagan": {("psagan", "context_fid"), ("wgan_gp", "context_fid"), ("forecast@real", "nrmse"),
-               ("forecast@real+psagan", "nrmse")},  # fmt: skip
-    "rim": _rows(("rnn*hawkes", "rnn*hp", "rnn", "pop", "hawkes", "hp", "als", "bpr", "random"), _RIM)
+    "psagan": {
+        ("psagan", "context_fid"),
+        ("wgan_gp", "context_fid"),
+        ("forecast@real", "nrmse"),
+        ("forecast@real+psagan", "nrmse"),
+    },  # fmt: skip
+    "rim": _rows(
+        ("rnn*hawkes", "rnn*hp", "rnn", "pop", "hawkes", "hp", "als", "bpr", "random"), _RIM
+    )
     | {("rnn*hp", "online_offline_ratio")},
-    "transencoder": _rows(("start", "start_as_cross", "bi", "cross", "mutual_bi", "mutual_cross"),
-                          ("sts_avg",)),  # fmt: skip
-    "deepaa": _rows(("deepaa", "none", "cropflip", "randaugment", "trivialaugment", "autoaugment"),
-                    ("test_acc",)) | {("deepaa", "search_time_s")},  # fmt: skip
-    "diva": _rows(("diva", "diva_loo", "diva_val", "loo_residual", "influence", "knn_shapley",
-                   "data_oob", "random"), ("detect_auc", "detect_f1"))
+    "transencoder": _rows(
+        ("start", "start_as_cross", "bi", "cross", "mutual_bi", "mutual_cross"), ("sts_avg",)
+    ),  # fmt: skip
+    "deepaa": _rows(
+        ("deepaa", "none", "cropflip", "randaugment", "trivialaugment", "autoaugment"),
+        ("test_acc",),
+    )
+    | {("deepaa", "search_time_s")},  # fmt: skip
+    "diva": _rows(
+        (
+            "diva",
+            "diva_loo",
+            "diva_val",
+            "loo_residual",
+            "influence",
+            "knn_shapley",
+            "data_oob",
+            "random",
+        ),
+        ("detect_auc", "detect_f1"),
+    )
     | _rows(("original", "oracle"), ("test_acc",)),  # fmt: skip
     "indomain": _rows(("mlp", "conv"), _SPLITS),
     "trajshap": _rows(("cv", "lstm", "social"), _TRAJ),

@@ -199,7 +199,8 @@ class RunRecorder:
                 atomic_write_json(tmp / "metrics.json", metrics)
                 atomic_write_json(tmp / "env.json", env)
                 atomic_write_text(
-                    tmp / "results.md", results_markdown(metrics, self.title, env, self.fractions, self.raw)
+                    tmp / "results.md",
+                    results_markdown(metrics, self.title, env, self.fractions, self.raw),
                 )
                 for filename, fn in self.plots:
                     fn(tmp / filename)
@@ -285,7 +286,10 @@ def compare_runs(folders: Sequence[str | Path], fmt: str = "md") -> str:
     methods = {m["method"] for _, m in runs}
     if len(methods) > 1:
         raise ValueError(f"runs of different methods cannot be compared: {sorted(methods)}")
-    names = [n if [x for x, _ in runs].count(n) == 1 else str(f) for (n, _), f in zip(runs, folders, strict=True)]
+    names = [
+        n if [x for x, _ in runs].count(n) == 1 else str(f)
+        for (n, _), f in zip(runs, folders, strict=True)
+    ]
     keys: dict[tuple[str, str], float | None] = {}
     cells: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
     for name, (_, m) in zip(names, runs, strict=True):

@@ -19,7 +19,12 @@ def test_smoke_run_writes_results_policy_and_plots(tmp_path):
     assert {"results.md", "metrics.json", "env.json", "policy_seed0.json"} <= names
     assert {"augmented_samples.png", "policy_layers.png"} <= names
     m = json.loads((out / "metrics.json").read_text())
-    assert [r["model"] for r in m["results"]] == ["none", "cropflip", "deepaa"]
+    assert [(r["model"], r["metric"]) for r in m["results"]] == [
+        ("none", "test_acc"),
+        ("cropflip", "test_acc"),
+        ("deepaa", "test_acc"),
+        ("deepaa", "search_time_s"),
+    ]
     assert AugmentPolicy.load(out / "policy_seed0.json").n_layers == 2
     assert not (tmp_path / "r.checkpoints").exists()
 

@@ -14,7 +14,13 @@ def test_smoke_run_reports_every_model(tmp_path):
     m = json.loads((out / "metrics.json").read_text())
     rows = {(r["model"], r["metric"]) for r in m["results"]}
     for model in ("cv", "lstm", "social"):
-        for metric in ("ade", "fde", "ade_no_neighbors", "phi_neighbor_mean", *experiment.ATTRIBUTIONS):
+        for metric in (
+            "ade",
+            "fde",
+            "ade_no_neighbors",
+            "phi_neighbor_mean",
+            *experiment.ATTRIBUTIONS,
+        ):
             assert (model, metric) in rows
         assert (f"{model}@random_removal", "phi_social") in rows
     assert ("estimator_banzhaf", "mae_vs_exact") in rows

@@ -11,9 +11,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from reprkit.core.validate import as_nchw, from_nchw
-
 from reprkit.core.io import atomic_write_json
+from reprkit.core.validate import as_nchw, from_nchw
 from reprkit.methods.deepaa.ops import ENTRIES, apply_entries
 
 FORMAT = "reprkit.deepaa.policy/1"

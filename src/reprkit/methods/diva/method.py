@@ -36,7 +36,9 @@ def as_features(x: Any, name: str = "features", dtype=torch.float64) -> torch.Te
     return t
 
 
-def as_labels(y: Any, n: int, name: str = "labels", classes: Any = None) -> tuple[torch.Tensor, np.ndarray]:
+def as_labels(
+    y: Any, n: int, name: str = "labels", classes: Any = None
+) -> tuple[torch.Tensor, np.ndarray]:
     """Labels of any hashable type -> (int64 codes, ``classes_``); with ``classes`` (a fitted
     model's), labels outside them are refused."""
     codes, classes_ = encode_labels(y, name, classes=classes)

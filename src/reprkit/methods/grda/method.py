@@ -181,9 +181,7 @@ class GRDA(BaseEstimator):
             on_epoch: called as ``on_epoch(epoch, self)`` after every epoch (evaluation).
         """
         cfg = self.config
-        x_t, y_t, u_t, a, src = self._check_inputs(
-            x, y, domain, domain_graph, source_domains, task
-        )
+        x_t, y_t, u_t, a, src = self._check_inputs(x, y, domain, domain_graph, source_domains, task)
         if self.task_ == "regression" and cfg.adapt in ("cdann", "mdd"):
             raise ValueError(f"adapt={cfg.adapt!r} needs class labels (y of integer ids)")
         n_dom = len(a)
@@ -459,7 +457,9 @@ def _domain_index(dom: np.ndarray, domain_graph: Any) -> tuple[np.ndarray, np.nd
         except TypeError:
             raise TypeError("domain_graph's nodes must be sortable domain names") from None
         idx = {v: i for i, v in enumerate(known.tolist())}
-        pairs = np.array([[idx[a], idx[b]] for a, b in domain_graph.edges if a != b], dtype=np.int64)
+        pairs = np.array(
+            [[idx[a], idx[b]] for a, b in domain_graph.edges if a != b], dtype=np.int64
+        )
         a = adjacency(pairs.reshape(-1, 2), len(known))
     elif dom.dtype.kind in "iu":
         if dom.min() < 0:

@@ -82,7 +82,7 @@ def _as_events(
     if len(events) == 0:
         raise ValueError("events is empty")
     user, item = events[user_col].to_numpy(), events[item_col].to_numpy()
-    for name, ids in ((user_col, user), (item_col, item)):
+    for name in (user_col, item_col):
         if events[name].isna().any():
             raise ValueError(f"events[{name!r}] holds missing ids (NaN/None)")
     times, dt = as_times(events[time_col], f"events[{time_col!r}]")
@@ -201,7 +201,8 @@ class RIM(BaseEstimator):
         t, dt = as_times(at, "at")
         if dt != getattr(self, "datetimes_", False):
             raise TypeError(
-                "at must be " + ("a datetime" if dt is False else "a number")
+                "at must be "
+                + ("a datetime" if dt is False else "a number")
                 + " like the timestamps the model was fitted on"
             )
         if len(t) not in (1, n):

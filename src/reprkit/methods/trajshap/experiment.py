@@ -149,10 +149,10 @@ def run(
         for model_name, metrics in res.items():
             for key, v in metrics.items():
                 metric, _, setting = key.partition("@")
-                row_name = ROW_NAMES.get(model_name, model_name) + (f"@{setting}" if setting else "")
-                paper = (
-                    PAPER.get(metric) if dataset == "eth_ucy" and row_name == "social" else None
+                row_name = ROW_NAMES.get(model_name, model_name) + (
+                    f"@{setting}" if setting else ""
                 )
+                paper = PAPER.get(metric) if dataset == "eth_ucy" and row_name == "social" else None
                 rec.add(row_name, metric, v, paper=paper, source=_SOURCE if paper else None,
                         higher_is_better=metric.startswith("phi"),
                         fraction=False)  # fmt: skip

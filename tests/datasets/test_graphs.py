@@ -64,7 +64,7 @@ def test_synthetic_is_seeded_and_long_tailed():
             ),
             "NaN",
         ),
-        (lambda d: Data(x=d.x, edge_index=d.edge_index.float(), y=d.y), "integer node ids"),
+        (lambda d: Data(x=d.x, edge_index=d.edge_index.float() + 0.5, y=d.y), "integer node ids"),
         (lambda d: Data(x=d.x, edge_index=d.edge_index), "data.y is missing"),
     ],
 )

@@ -14,7 +14,7 @@ from torch_geometric.data import Data
 from torch_geometric.io.planetoid import read_planetoid_data
 from torch_geometric.utils import to_undirected
 
-from reprkit.core.validate import node_mask
+from reprkit.core.validate import as_array, as_tensor, encode_labels, node_mask
 from reprkit.datasets._files import RemoteFile, cache_root, fetch
 
 _PLANETOID_URL = "https://github.com/kimiyoung/planetoid/raw/master/data/ind.{name}.{part}"
@@ -197,61 +197,86 @@ def node_degree(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
 
 
 def as_features(x: object, name: str = "x") -> torch.Tensor:
-    """Turn an array-like of node features into a float tensor (N, F), checking it."""
+    """Node features (N, F) from numpy, torch, pandas or lists (any real dtype) as a float32
+    tensor, checked (2-D, not empty, finite)."""
     if isinstance(x, Data):
         x = x.x
     if x is None:
         raise ValueError(f"{name} is missing: node features of shape (N, F) are needed")
-    if isinstance(x, np.ndarray):
-        x = torch.from_numpy(x)
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(
-            f"{name} must be a torch.Tensor or numpy array of shape (N, F), got {type(x).__name__}"
+    if isinstance(x, torch.Tensor) and x.is_sparse:
+        x = x.to_dense()
+    return as_tensor(x, name, ndim=2, kind="fiub")
+
+
+def as_edge_index(ei: object, name: str = "edge_index", n: int | None = None) -> torch.Tensor:
+    """Edges as a long (2, E) tensor from numpy, torch or lists in PyG's (2, E) layout or as an
+    (E, 2) edge list. A 2 x 2 array is read as PyG's (2, E) when it is a torch tensor and refused
+    as ambiguous otherwise; ids must lie in [0, n)."""
+    if ei is None:
+        raise ValueError(
+            f"{name} is missing: pass an empty (2, 0) tensor for a graph without edges"
         )
-    if x.dim() != 2:
-        raise ValueError(f"{name} must have shape (N, F), got shape {tuple(x.shape)}")
-    if x.shape[0] == 0:
-        raise ValueError(f"{name} is empty: it has no rows (nodes)")
-    if not torch.is_floating_point(x):
-        x = x.float()
-    if not torch.isfinite(x).all():
-        bad = int((~torch.isfinite(x)).any(dim=1).sum())
-        raise ValueError(f"{name} contains NaN or infinite values in {bad} row(s)")
-    return x.float()
+    a = as_array(ei, name, ndim=2, kind="iuf", non_empty=False)
+    if a.dtype.kind == "f":
+        if not np.all(a == np.round(a)):
+            raise ValueError(f"{name} must hold integer node ids, got non-integer {a.dtype}")
+        a = a.astype(np.int64)
+    if a.shape == (2, 2) and not isinstance(ei, torch.Tensor):
+        raise ValueError(
+            f"{name} of shape (2, 2) is ambiguous: (2, E) or (E, 2)? pass a torch tensor in "
+            "PyG's (2, E) layout"
+        )
+    if a.shape[0] != 2:
+        if a.shape[1] != 2:
+            raise ValueError(f"{name} must have shape (2, E) or (E, 2), got {a.shape}")
+        a = a.T  # an (E, 2) edge list
+    if n is not None and a.size and (a.min() < 0 or a.max() >= n):
+        raise ValueError(
+            f"{name} has node ids in [{a.min()}, {a.max()}] but there are {n} nodes "
+            f"(ids must be in [0, {n - 1}])"
+        )
+    return torch.from_numpy(np.ascontiguousarray(a, dtype=np.int64))
 
 
-def validate_graph(data: object, name: str = "data", *, need_labels: bool = True) -> None:
-    """Check a node-classification graph before any work starts; raise a clear error if bad."""
+def as_node_labels(y: object, name: str, n: int) -> tuple[torch.Tensor, np.ndarray | None]:
+    """Node labels -> (int64 codes with -1 = unlabelled, ``classes_`` or None).
+
+    Integer labels are their own codes (negative = unlabelled; ``classes_`` None: the caller
+    takes ``arange``). Labels of any other hashable type (str, whole-number floats) are encoded
+    in sorted order, None / NaN meaning unlabelled.
+    """
+    if y is None:
+        raise ValueError(f"{name} is missing: class labels of shape (N,) are needed")
+    a = as_array(y, name, ndim=1, finite=False, length=n, length_of="the nodes")
+    if a.dtype.kind in "iu":
+        return torch.from_numpy(a.astype(np.int64)), None
+    if a.dtype.kind == "b":
+        return torch.from_numpy(a.astype(np.int64)), np.array([False, True])
+    codes, classes = encode_labels(a, name, allow_missing=True)
+    return torch.from_numpy(codes), classes
+
+
+def as_node_data(data: object, name: str = "data", *, need_labels: bool = True):
+    """A checked copy of a node-classification graph: ``x`` float32 (N, F), ``edge_index`` long
+    (2, E) (from numpy, torch, (2, E) or (E, 2)), ``y`` int64 codes (-1 = unlabelled), and the
+    ``classes_`` of non-integer labels (None for integer labels or without labels)."""
     if not isinstance(data, Data):
         raise TypeError(f"{name} must be a torch_geometric.data.Data, got {type(data).__name__}")
     x = as_features(getattr(data, "x", None), f"{name}.x")
     n = x.shape[0]
-    ei = getattr(data, "edge_index", None)
-    if ei is None:
-        raise ValueError(
-            f"{name}.edge_index is missing: pass an empty (2, 0) tensor for a graph without edges"
-        )
-    if not isinstance(ei, torch.Tensor) or ei.dim() != 2 or ei.shape[0] != 2:
-        raise ValueError(
-            f"{name}.edge_index must be a tensor of shape (2, E), got {getattr(ei, 'shape', type(ei))}"
-        )
-    if ei.dtype not in (torch.int64, torch.int32):
-        raise ValueError(f"{name}.edge_index must hold integer node ids, got dtype {ei.dtype}")
-    if ei.numel() and (int(ei.min()) < 0 or int(ei.max()) >= n):
-        raise ValueError(
-            f"{name}.edge_index has node ids in [{int(ei.min())}, {int(ei.max())}] but there are "
-            f"{n} nodes (ids must be in [0, {n - 1}])"
-        )
+    out = Data(x=x, edge_index=as_edge_index(getattr(data, "edge_index", None), f"{name}.edge_index", n))
+    classes = None
     if need_labels:
-        y = getattr(data, "y", None)
-        if y is None:
-            raise ValueError(f"{name}.y is missing: integer class labels of shape (N,) are needed")
-        if not isinstance(y, torch.Tensor) or y.shape != (n,):
-            raise ValueError(
-                f"{name}.y must have shape ({n},), got {tuple(getattr(y, 'shape', ()))}"
-            )
-        if torch.is_floating_point(y):
-            raise ValueError(f"{name}.y must hold integer class labels, got dtype {y.dtype}")
+        out.y, classes = as_node_labels(getattr(data, "y", None), f"{name}.y", n)
+    for key in ("train_mask", "val_mask", "test_mask"):
+        if getattr(data, key, None) is not None:
+            out[key] = getattr(data, key)
+    return out, classes
+
+
+def validate_graph(data: object, name: str = "data", *, need_labels: bool = True) -> None:
+    """Check a node-classification graph before any work starts; raise a clear error if bad."""
+    as_node_data(data, name, need_labels=need_labels)
 
 
 def as_node_mask(mask: object, n: int, name: str) -> torch.Tensor:

@@ -104,7 +104,7 @@ def _cold_start(seed=0):
 def test_student_learns_isolated_nodes_better_than_chance_and_mlp_level():
     obs, iso, va, te = _cold_start()
     model = ColdBrew(device="cpu", **SMALL).fit(obs, val=va)
-    p = model.predict_proba(obs.x, node_ids=torch.arange(obs.num_nodes))
+    p = torch.from_numpy(model.predict_proba(obs.x, node_ids=torch.arange(obs.num_nodes)))
     acc_iso = accuracy(p, obs.y, iso & te)
     with seeded(0):
         mlp = MLP(obs.x.shape[1], 64, 4)
@@ -132,8 +132,9 @@ def test_soft_label_weight_pulls_mlp2_towards_the_teacher():
     def kl_to_teacher(w: float) -> float:
         cfg = {**SMALL, "student__distill_on": "observed", "student__soft_label_weight": w}
         model = ColdBrew(device="cpu", **cfg).fit(obs, val=va)
-        p_t = model.teacher_predict_proba(obs)[~iso]
-        log_p_s = model.predict_proba(obs.x, node_ids=ids)[~iso].clamp_min(1e-12).log()
+        p_t = torch.from_numpy(model.teacher_predict_proba(obs))[~iso]
+        p_s = torch.from_numpy(model.predict_proba(obs.x, node_ids=ids))
+        log_p_s = p_s[~iso].clamp_min(1e-12).log()
         return float((p_t * (p_t.clamp_min(1e-12).log() - log_p_s)).sum(1).mean())
 
     assert kl_to_teacher(1.0) < 0.8 * kl_to_teacher(0.0)

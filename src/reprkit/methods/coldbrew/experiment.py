@@ -120,10 +120,11 @@ def run_seed(
                 val=val.cpu(),
             )
             .predict_proba(x, node_ids=torch.arange(n))
-            .to(device)
         ),
     )
-    scores["teacher"] = cb.teacher_predict_proba(Data(x=x.cpu(), edge_index=observed_ei)).to(device)
+    scores["coldbrew"] = torch.from_numpy(scores["coldbrew"]).to(device)
+    teacher_proba = cb.teacher_predict_proba(Data(x=x.cpu(), edge_index=observed_ei))
+    scores["teacher"] = torch.from_numpy(teacher_proba).to(device)
     timed("gcn", lambda: baselines.gcn(x, g_obs, y, train, val, teacher=t, **kw))
     timed("sage", lambda: baselines.sage(x, g_obs, y, train, val, teacher=t, **kw))
     timed("mlp", lambda: baselines.mlp(x, y, train, val, cfg=b, **kw))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch_geometric.data import Data
@@ -11,7 +12,8 @@ from torch_geometric.data import Data
 from reprkit.core.base import BaseEstimator
 from reprkit.core.seed import seeded
 from reprkit.core.train import fit_loop
-from reprkit.datasets.graphs import as_features, as_node_mask, node_degree, validate_graph
+from reprkit.core.validate import as_tensor
+from reprkit.datasets.graphs import as_features, as_node_data, as_node_mask, node_degree
 from reprkit.methods.coldbrew.config import ColdBrewConfig, TeacherConfig
 from reprkit.methods.coldbrew.modules import ColdBrewStudent
 from reprkit.models.node import SEGCN, Graph, fit_node_classifier, prepare_graph, sparse_if_helpful
@@ -103,10 +105,10 @@ class ColdBrew(BaseEstimator):
             val: validation nodes (bool mask (N,) or ids) used for early stopping and model
                 selection; defaults to ``data.val_mask`` when present, else no early stopping.
         """
-        validate_graph(data, "data", need_labels=True)
-        x = as_features(data.x, "data.x")
+        data, classes = as_node_data(data, "data", need_labels=True)
+        x = data.x
         n, f = x.shape
-        y = data.y.long()
+        y = data.y
         train_src = getattr(data, "train_mask", None)
         train = as_node_mask(train_src if train_src is not None else y >= 0, n, "data.train_mask")
         if (y[train] < 0).any():
@@ -124,6 +126,8 @@ class ColdBrew(BaseEstimator):
             if val_mask is None
             else int(max(y[train].max(), y[val_mask].max())) + 1
         )
+        if classes is not None:  # labels of another type: every class seen in fit has a column
+            n_classes = max(n_classes, len(classes))
         cfg, dev = self.config, self.device
         x, y, train = x.to(dev), y.to(dev), train.to(dev)
         val_mask = val_mask.to(dev) if val_mask is not None else None
@@ -209,6 +213,7 @@ class ColdBrew(BaseEstimator):
             )
         self.teacher_, self.student_ = teacher.eval(), student.eval()
         self.n_features_, self.n_classes_, self.n_nodes_ = f, n_classes, n
+        self.classes_ = np.arange(n_classes) if classes is None else classes
         self.emb_dim_, self.n_pool_ = target.shape[1], len(pool_ids)
         self.fitted_ = True
         return self
@@ -226,9 +231,8 @@ class ColdBrew(BaseEstimator):
     def _ids(self, node_ids: Any, n: int) -> torch.Tensor | None:
         if node_ids is None or not self.config.student.exclude_self:
             return None
-        ids = torch.as_tensor(node_ids, dtype=torch.long)
-        if ids.shape != (n,):
-            raise ValueError(f"node_ids must have shape ({n},) to match x, got {tuple(ids.shape)}")
+        ids = as_tensor(node_ids, "node_ids", dtype=torch.long, ndim=1, kind="iu", length=n,
+                        length_of="x")  # fmt: skip
         return ids.to(self.device)
 
     @torch.no_grad()
@@ -241,36 +245,39 @@ class ColdBrew(BaseEstimator):
         ]
         return torch.cat(outs).cpu()
 
-    def predict_proba(self, x: Any, *, node_ids: Any = None) -> torch.Tensor:
-        """Class probabilities (N, C) from node features (N, F) alone.
+    def predict_proba(self, x: Any, *, node_ids: Any = None) -> np.ndarray:
+        """Class probabilities (N, C) from node features (N, F) alone (numpy; columns in
+        ``classes_`` order).
 
         ``node_ids`` are optional ids of the nodes in the training graph; with them a node never
         counts itself among its virtual neighbours. Brand-new nodes need no ids.
         """
         self._check_fitted()
-        return torch.softmax(self._chunked(self.student_, x, node_ids), dim=1)
+        return torch.softmax(self._chunked(self.student_, x, node_ids), dim=1).numpy()
 
-    def predict(self, x: Any, *, node_ids: Any = None) -> torch.Tensor:
-        """Predicted class (N,) from node features (N, F) alone."""
-        return self.predict_proba(x, node_ids=node_ids).argmax(dim=1)
+    def predict(self, x: Any, *, node_ids: Any = None) -> np.ndarray:
+        """Predicted labels (N,) in ``classes_`` from node features (N, F) alone (numpy)."""
+        return self.classes_[self.predict_proba(x, node_ids=node_ids).argmax(1)]
 
     def embed(self, x: Any, *, node_ids: Any = None) -> torch.Tensor:
-        """The student's estimate of the teacher embedding (N, D), from features alone."""
+        """The student's estimate of the teacher embedding (N, D), from features alone (torch:
+        it feeds a downstream model)."""
         self._check_fitted()
         return self._chunked(lambda xb, _ids: self.student_.mlp1(xb), x, node_ids)
 
     @torch.no_grad()
-    def teacher_predict_proba(self, data: Data) -> torch.Tensor:
-        """The teacher's class probabilities on the training graph (transductive, N fixed)."""
+    def teacher_predict_proba(self, data: Data) -> np.ndarray:
+        """The teacher's class probabilities (N, C) on the training graph (transductive, N
+        fixed; numpy)."""
         self._check_fitted()
-        validate_graph(data, "data", need_labels=False)
+        data, _ = as_node_data(data, "data", need_labels=False)
         x = self._features(data.x)
         if x.shape[0] != self.n_nodes_:
             raise ValueError(
                 f"data has {x.shape[0]} nodes; the teacher is transductive over the {self.n_nodes_} nodes it was fitted on"
             )
         graph = prepare_graph(data.edge_index, self.n_nodes_).to(self.device)
-        return torch.softmax(self.teacher_(sparse_if_helpful(x), graph), dim=1).cpu()
+        return torch.softmax(self.teacher_(sparse_if_helpful(x), graph), dim=1).cpu().numpy()
 
     # ----------------------------------------------------------------------------- state
     def _get_state(self) -> dict[str, Any]:
@@ -284,6 +291,7 @@ class ColdBrew(BaseEstimator):
                 "emb_dim": self.emb_dim_,
                 "n_pool": self.n_pool_,
             },
+            "classes": self.classes_.tolist(),
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
@@ -318,3 +326,4 @@ class ColdBrew(BaseEstimator):
             d["n_nodes"],
         )
         self.emb_dim_, self.n_pool_ = d["emb_dim"], d["n_pool"]
+        self.classes_ = np.asarray(state.get("classes", range(d["n_classes"])))

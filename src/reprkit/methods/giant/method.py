@@ -11,6 +11,7 @@ from torch_geometric.data import Data
 
 from reprkit.core.base import BaseEstimator
 from reprkit.core.seed import seeded
+from reprkit.datasets.graphs import as_edge_index
 from reprkit.methods.giant import pecos_backend
 from reprkit.methods.giant.config import GiantConfig, TfidfConfig
 from reprkit.methods.giant.encoders import LinearEncoder, TransformerEncoder, encode
@@ -57,16 +58,11 @@ def tfidf_vectorizer(t: TfidfConfig, min_df: int | None = None) -> TfidfVectoriz
 
 
 def _edge_index(graph: Any) -> tuple[torch.Tensor, int | None]:
+    """(edge index (2, E), the number of nodes when known) of a ``Data`` or an edge array
+    (numpy / torch, (2, E) or (E, 2))."""
     if isinstance(graph, Data):
-        if graph.edge_index is None:
-            raise ValueError("graph.edge_index is missing")
-        return graph.edge_index, graph.num_nodes
-    ei = torch.as_tensor(graph)
-    if ei.dim() != 2 or ei.shape[0] != 2:
-        raise ValueError(
-            f"graph must be a Data or an edge index of shape (2, E), got {tuple(ei.shape)}"
-        )
-    return ei.long(), None
+        return as_edge_index(graph.edge_index, "graph.edge_index"), graph.num_nodes
+    return as_edge_index(graph, "graph"), None
 
 
 class GiantXRT(BaseEstimator):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import pytest
 import torch
 
@@ -143,7 +144,11 @@ def test_every_implemented_method_has_a_contract_case():
 @pytest.mark.parametrize("name", IMPLEMENTED)
 def test_contract(name, tmp_path):
     cls = registry.get_method(name).load_estimator()
-    overrides, args, kwargs, predict = CASES[name]()
+    overrides, args, kwargs, predict_any = CASES[name]()
+
+    def predict(m):  # verbs return numpy or torch (documented per verb); compare as torch
+        return torch.as_tensor(np.asarray(predict_any(m)))
+
     model = cls(device="cpu", seed=0, **overrides)
     cfg_before = copy.deepcopy(model.config)
     with pytest.raises(NotFittedError):
@@ -164,3 +169,18 @@ def test_contract(name, tmp_path):
         assert torch.equal(a, c), "a closed-form method must not depend on the seed"
     else:
         assert not torch.equal(a, c), "another seed should give another model"
+
+
+def test_help_lists_every_config_key_with_default_and_meaning():
+    from reprkit.core.config import flat_config
+
+    for spec in registry.methods().values():
+        if spec.estimator is None:
+            continue
+        cls = spec.load_estimator()
+        keys = cls.__doc__.split("Config keys")[1]
+        for key, value in flat_config(cls.config_cls()).items():
+            line = next(ln for ln in keys.splitlines() if ln.strip().startswith(f"{key} = "))
+            assert ": " in line.split(" = ", 1)[1], f"{spec.name}: {key} has no meaning"
+            shown = repr(tuple(value)) if isinstance(value, list) else repr(value)
+            assert f" = {shown}" in line, (key, line)

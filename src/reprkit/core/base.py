@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import platform
 from collections.abc import Mapping
@@ -10,7 +11,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from reprkit.core.config import apply_overrides, config_from_dict, config_to_dict
+from reprkit.core.config import apply_overrides, config_from_dict, config_help, config_to_dict
 from reprkit.core.device import resolve_device
 from reprkit.core.io import atomic_dir, atomic_write_json
 
@@ -28,6 +29,17 @@ class BaseEstimator:
 
     name: ClassVar[str] = "base"
     config_cls: ClassVar[type]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Append every config key, its default and meaning to the class docstring, so that
+        ``help(Method)`` lists them (generated from the config dataclass, the one copy)."""
+        super().__init_subclass__(**kwargs)
+        if "config_cls" in cls.__dict__:
+            keys = "\n".join(f"    {line}" for line in config_help(cls.config_cls))
+            cls.__doc__ = (
+                f"{inspect.cleandoc(cls.__doc__ or '')}\n\nConfig keys (pass as keyword overrides, nested with "
+                f"``__``, e.g. ``teacher__lr=0.01``, or as a config object / dict):\n{keys}\n"
+            )
 
     def __init__(
         self,

@@ -217,3 +217,63 @@ def check_same_config(
             f"{where} was written with another config ({shown}); resume with the same settings "
             "or start afresh without --resume"
         )
+
+
+def _field_comments(cls: type) -> dict[str, str]:
+    """The comment beside (or on the lines just above) each field in the class source."""
+    import inspect
+    import re
+
+    try:
+        lines = inspect.getsource(cls).splitlines()
+    except (OSError, TypeError):
+        return {}
+    out: dict[str, str] = {}
+    pending: list[str] = []
+    for line in lines[1:]:
+        s = line.strip()
+        if s.startswith("#"):
+            pending.append(s.lstrip("# ").strip())
+            continue
+        m = re.match(r"^(\w+)\s*:\s*[^=]+?(?:=.*?)?(?:#\s*(.*))?$", s)
+        if m and not s.startswith(("def ", "return", "check(")):
+            out[m.group(1)] = (m.group(2) or " ".join(pending)).strip()
+        pending = []
+    return out
+
+
+# meanings of keys many configs share, used where a field has no comment of its own
+COMMON_MEANINGS = {
+    "seed": "random seed (every fit re-seeds from it; 0 is a seed)",
+    "hidden": "hidden width of the networks",
+    "layers": "number of layers",
+    "dropout": "dropout probability",
+    "lr": "learning rate",
+    "weight_decay": "L2 weight decay",
+    "epochs": "training epochs",
+    "patience": "early-stopping patience (epochs without validation improvement)",
+    "batch_size": "minibatch size",
+    "max_length": "maximum tokens per text",
+    "width": "base channel width",
+}
+
+
+def config_help(cls: Any, prefix: str = "") -> list[str]:
+    """``key = default: meaning`` lines of every (nested) key of a config dataclass; the text
+    ``help(Method)`` shows, generated from the one copy of the defaults."""
+    lines: list[str] = []
+    defaults = (
+        cls() if isinstance(cls, type) else cls
+    )  # a nested default may differ from its class's
+    comments = _field_comments(type(defaults))
+    for f in dataclasses.fields(defaults):
+        value = getattr(defaults, f.name)
+        key = f"{prefix}{f.name}"
+        if dataclasses.is_dataclass(value):
+            doc = (type(value).__doc__ or "").strip().splitlines()
+            lines.append(f"{key}: {doc[0] if doc else 'nested settings'}")
+            lines += config_help(value, f"{key}.")
+        else:
+            meaning = comments.get(f.name) or COMMON_MEANINGS.get(f.name, "")
+            lines.append(f"{key} = {value!r}" + (f": {meaning}" if meaning else ""))
+    return lines

@@ -264,7 +264,9 @@ def as_node_data(data: object, name: str = "data", *, need_labels: bool = True):
         raise TypeError(f"{name} must be a torch_geometric.data.Data, got {type(data).__name__}")
     x = as_features(getattr(data, "x", None), f"{name}.x")
     n = x.shape[0]
-    out = Data(x=x, edge_index=as_edge_index(getattr(data, "edge_index", None), f"{name}.edge_index", n))
+    out = Data(
+        x=x, edge_index=as_edge_index(getattr(data, "edge_index", None), f"{name}.edge_index", n)
+    )
     classes = None
     if need_labels:
         out.y, classes = as_node_labels(getattr(data, "y", None), f"{name}.y", n)

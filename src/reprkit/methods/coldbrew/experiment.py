@@ -114,13 +114,10 @@ def run_seed(
     cb = ColdBrew(dataclasses.replace(cfg.coldbrew, seed=seed), device=device, progress=progress)
     timed(
         "coldbrew",
-        lambda: (
-            cb.fit(
-                Data(x=x.cpu(), edge_index=observed_ei, y=y.cpu(), train_mask=train.cpu()),
-                val=val.cpu(),
-            )
-            .predict_proba(x, node_ids=torch.arange(n))
-        ),
+        lambda: cb.fit(
+            Data(x=x.cpu(), edge_index=observed_ei, y=y.cpu(), train_mask=train.cpu()),
+            val=val.cpu(),
+        ).predict_proba(x, node_ids=torch.arange(n)),
     )
     scores["coldbrew"] = torch.from_numpy(scores["coldbrew"]).to(device)
     teacher_proba = cb.teacher_predict_proba(Data(x=x.cpu(), edge_index=observed_ei))

@@ -16,7 +16,7 @@ class TrainConfig:
     epochs: int = 15
     batch_size: int = 128
     lr: float = 0.1
-    momentum: float = 0.9
+    momentum: float = 0.9  # SGD Nesterov momentum
     weight_decay: float = 5e-4
 
     def validate(self) -> None:

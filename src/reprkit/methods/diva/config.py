@@ -14,13 +14,13 @@ LOSSES = ("squared", "ce")
 class DIVAConfig:
     # ridge strength; None: chosen from `lam_grid` by the closed-form LOO error (weights 1)
     lam: float | None = None
-    lam_grid: tuple[float, ...] = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0, 1000.0)
+    lam_grid: tuple[float, ...] = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0, 1000.0)  # lam=None's grid
     # loss of the LOO (or validation) objective: squared error on one-hot targets (the paper's)
     # or cross-entropy of softmax(prediction / temperature)
     loss: Literal["squared", "ce"] = "squared"
-    temperature: float = 1.0
+    temperature: float = 1.0  # softmax temperature of the ce loss
     fit_intercept: bool = True  # a constant feature (penalised like the others)
-    dtype: Literal["float64", "float32"] = "float64"
+    dtype: Literal["float64", "float32"] = "float64"  # precision of the closed-form solves
     seed: int = 0
 
     def validate(self) -> None:

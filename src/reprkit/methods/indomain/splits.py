@@ -23,16 +23,64 @@ from typing import Any
 import numpy as np
 import torch
 
+from reprkit.core.validate import as_array
+
 KINDS = ("random", "composition", "interpolation", "extrapolation")
 
 
-def _check_factors(factors: Any) -> np.ndarray:
-    f = np.asarray(factors)
-    if f.ndim != 2 or len(f) == 0:
+def _check_factors(factors: Any) -> tuple[np.ndarray, list[str] | None]:
+    """(N, F) non-negative value indices, and the factor names of a DataFrame (else None).
+
+    A DataFrame's columns may hold raw factor values of any sortable type (scales 0.5 … 1.0,
+    colour names): each becomes its value index in sorted order.
+    """
+    if hasattr(factors, "columns"):
+        names = [str(c) for c in factors.columns]
+        cols = []
+        for c in factors.columns:
+            col = factors[c].to_numpy()
+            if col.dtype.kind in "iu" and (col >= 0).all():
+                cols.append(col.astype(np.int64))
+            else:
+                try:
+                    cols.append(np.unique(col, return_inverse=True)[1].reshape(-1))
+                except TypeError:
+                    raise TypeError(f"factors[{c!r}] holds values that cannot be sorted") from None
+        f = np.stack(cols, 1) if cols else np.zeros((len(factors), 0), np.int64)
+    else:
+        names = None
+        f = as_array(factors, "factors", finite=False, non_empty=False)
+        if f.dtype.kind == "f" and np.all(f == np.round(f)):
+            f = f.astype(np.int64)
+    if f.ndim != 2 or len(f) == 0 or f.shape[1] == 0:
         raise ValueError(f"factors must be a non-empty (N, F) array, got shape {f.shape}")
     if not np.issubdtype(f.dtype, np.integer) or (f < 0).any():
-        raise ValueError("factors must hold non-negative integer value indices")
-    return f
+        raise ValueError(
+            "factors must hold non-negative integer value indices (or be a DataFrame of raw "
+            "factor values)"
+        )
+    return f, names
+
+
+def _split_columns(split_factors: Any, names: list[str] | None, n_factors: int) -> list[int]:
+    """Column indices from indices or factor names (names need a DataFrame of factors)."""
+    if split_factors is None:
+        return list(range(n_factors))
+    items = [split_factors] if isinstance(split_factors, (str, int)) else list(split_factors)
+    cols = []
+    for c in items:
+        if isinstance(c, str):
+            if names is None or c not in names:
+                known = names if names is not None else "none: pass factors as a DataFrame"
+                raise ValueError(f"split_factors: unknown factor {c!r}; known names: {known}")
+            cols.append(names.index(c))
+        else:
+            cols.append(int(c))
+    if not cols or any(c < 0 or c >= n_factors for c in cols):
+        raise ValueError(
+            f"split_factors must be column indices in [0, {n_factors}) or factor names, got {items}"
+        )
+    return cols
 
 
 def held_out_values(n_values: int, kind: str, ratio: float) -> np.ndarray:
@@ -66,17 +114,20 @@ def make_split(
     kind: str,
     ratio: float,
     seed: int = 0,
-    split_factors: Sequence[int] | None = None,
+    split_factors: Sequence[int | str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Boolean (train, test) masks over the rows of ``factors`` (disjoint, covering all)."""
+    """Boolean (train, test) masks over the rows of ``factors`` (disjoint, covering all).
+
+    ``factors``: (N, F) value indices (numpy / torch / lists), or a DataFrame with one column
+    per factor (raw values of any sortable type). ``split_factors``: the factors to hold out,
+    by column index or (with a DataFrame) by name; default all.
+    """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {list(KINDS)}, got {kind!r}")
     if not 0 < ratio < 1:
         raise ValueError(f"ratio must be in (0, 1), got {ratio}")
-    f = _check_factors(factors)
-    cols = list(range(f.shape[1])) if split_factors is None else list(split_factors)
-    if not cols or any(c < 0 or c >= f.shape[1] for c in cols):
-        raise ValueError(f"split_factors must be column indices in [0, {f.shape[1]}), got {cols}")
+    f, names = _check_factors(factors)
+    cols = _split_columns(split_factors, names, f.shape[1])
     sizes = f.max(0) + 1
     if kind == "random":
         n_test = int(make_split(f, "extrapolation", ratio, seed, cols)[1].sum())

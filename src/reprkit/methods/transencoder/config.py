@@ -20,10 +20,10 @@ class TransEncoderConfig:
     # budgets in optimiser steps (the issue: a cross head trained 75 steps at 2e-5 did not
     # learn STS, at 1e-4 it did)
     cross_steps: int = 300
-    bi_steps: int = 300
+    bi_steps: int = 300  # optimiser steps of each bi-encoder round
     batch_size: int = 32
-    lr_cross: float = 1e-4
-    lr_bi: float = 2e-5
+    lr_cross: float = 1e-4  # learning rate of the cross-encoder
+    lr_bi: float = 2e-5  # learning rate of the bi-encoder
     max_length: int = 64
     # mutual distillation: extra students (poolings of the same base), their labels averaged
     mutual: tuple[str, ...] = ()

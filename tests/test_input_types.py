@@ -111,12 +111,12 @@ def test_rim_column_names_datetimes_and_string_ids():
     kw = {"intensity": "hawkes", "epochs": 1, "hidden": 8}
     a = RIM(**kw).fit(df, horizon=7.0)
     other = pd.DataFrame({
-        "customer": ["u%02d" % u for u in df.user], "sku": df.item,
+        "customer": [f"u{u:02d}" for u in df.user], "sku": df.item,
         "when": pd.to_datetime(1.7e9 + df.timestamp * 86400, unit="s"),
     })  # fmt: skip
     b = RIM(**kw).fit(other, horizon=pd.Timedelta(days=7), user_col="customer", item_col="sku",
                       time_col="when")  # fmt: skip
-    users = ["u%02d" % u for u in a.users_]
+    users = [f"u{u:02d}" for u in a.users_]
     at = pd.Timestamp(1.7e9 + 30 * 86400, unit="s")
     np.testing.assert_allclose(b.scores(users, at), a.scores(a.users_, 30.0), rtol=1e-6)
     assert (

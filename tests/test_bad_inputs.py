@@ -365,3 +365,11 @@ def test_cli_resume_with_another_config_is_refused(tmp_path):
         tmp_path / "r",
         torch.device("cpu"),
     ).checkpoints(resume=True)  # fmt: skip  (same config: fine)
+
+
+def test_attribute_refuses_what_is_not_scenes():
+    from reprkit.methods.trajshap.models import ConstantVelocity
+    from reprkit.methods.trajshap.shapley import ShapleyAttribution
+
+    with pytest.raises(TypeError, match="scenes must be a Scenes"):
+        ShapleyAttribution(ConstantVelocity(k=1)).attribute([1, 2])

@@ -224,6 +224,10 @@ def _unit(angle: np.ndarray) -> np.ndarray:
 def check_scenes(scenes: Scenes, obs_needed: int = 2) -> None:
     """Clear errors for scenes a model cannot take: NaN / inf, too few observed steps, bad
     shapes."""
+    if not isinstance(scenes, Scenes):
+        raise TypeError(
+            f"scenes must be a Scenes(past, present, future), got {type(scenes).__name__}"
+        )
     p, m, f = scenes.past, scenes.present, scenes.future
     if p.ndim != 4 or p.shape[-1] != 2 or m.shape != p.shape[:2]:
         raise ValueError(f"scenes.past must be (S, A, T_obs, 2) with present (S, A); got "

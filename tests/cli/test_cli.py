@@ -52,21 +52,10 @@ def test_smoke_run_writes_a_valid_run_folder(tmp_path):
     m = json.loads((out / "metrics.json").read_text())
     assert m["method"] == "coldbrew" and m["dataset"] == "synthetic" and m["seeds"] == [0, 1]
     assert m["wall_time_s"] > 0 and m["peak_mem_mb"] > 0
-    keys = {
-        "model",
-        "metric",
-        "mean",
-        "std",
-        "per_seed",
-        "higher_is_better",
-        "paper",
-        "paper_source",
-    }
+    from reprkit.eval.contract import check_metrics
+
+    assert check_metrics(m, "coldbrew") == []  # schema, ranges and DESIGN.md's rows
     rows = {(row["model"], row["metric"]): row for row in m["results"]}
-    assert all(set(row) == keys and len(row["per_seed"]) == 2 for row in m["results"])
-    for model in ("coldbrew", "teacher", "gcn", "sage", "mlp", "graphmlp", "glnn", "lp"):
-        for metric in ("isolated_acc", "tail_acc", "head_acc", "overall_acc"):
-            assert 0.0 <= rows[(model, metric)]["mean"] <= 1.0
     assert ("dataset", "fcr") in rows
     # the student must beat chance (1/4) clearly on isolated nodes even in the smoke profile
     assert rows[("coldbrew", "isolated_acc")]["mean"] > 0.45

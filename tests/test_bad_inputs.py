@@ -373,3 +373,172 @@ def test_attribute_refuses_what_is_not_scenes():
 
     with pytest.raises(TypeError, match="scenes must be a Scenes"):
         ShapleyAttribution(ConstantVelocity(k=1)).attribute([1, 2])
+
+
+def test_a_sweep_of_bad_inputs_gets_clear_errors_from_reprkit_itself():
+    """Wrong types, shapes, NaN, lengths and values at every method's public verbs: each must be
+    a ValueError / TypeError / KeyError raised by reprkit's own checks (the last frame is in
+    reprkit), never an error from inside torch / numpy / pandas, and never accepted."""
+    import traceback
+
+    from torch_geometric.data import Data
+
+    from reprkit.datasets.graphs import synthetic_graph
+    from reprkit.datasets.timeseries import synthetic_series
+    from reprkit.methods.coldbrew import ColdBrew
+    from reprkit.methods.deepaa import AugmentPolicy, DeepAutoAugment
+    from reprkit.methods.diva import DIVA
+    from reprkit.methods.giant import GiantXRT
+    from reprkit.methods.grda import GRDA
+    from reprkit.methods.indomain.splits import make_split
+    from reprkit.methods.psagan import PSAGAN
+    from reprkit.methods.rim import RIM
+    from reprkit.methods.trajshap.models import ConstantVelocity
+    from reprkit.methods.trajshap.shapley import ShapleyAttribution
+
+    bad = []
+
+    def tryit(name, fn):
+        try:
+            fn()
+            bad.append(f"{name}: accepted")
+        except (ValueError, TypeError, KeyError) as e:
+            where = traceback.extract_tb(e.__traceback__)[-1].filename
+            if "reprkit" not in where:
+                bad.append(f"{name}: {type(e).__name__} from {where}: {e}")
+        except Exception as e:  # noqa: BLE001 (any other error is a finding)
+            bad.append(f"{name}: {type(e).__name__}: {e}")
+
+    g = synthetic_graph(n_nodes=100, n_classes=3, n_features=8, seed=0)
+    CB = dict(teacher__epochs=2, student__epochs=2)
+    m = ColdBrew(**CB).fit(g)
+    d = spiral_domains(n_domains=4, per_domain=20, seed=0)
+    G = dict(epochs=1, hidden=8, disc_hidden=8, per_domain=5)
+    gm = GRDA(**G).fit(d.x, d.y, d.domain, d.A, d.sources)
+    s = synthetic_series(n_series=3, length=64, seed=0)
+    P = dict(length=16, epochs=1, batches_per_epoch=1, batch_size=4, channels=4)
+    pm = PSAGAN(**P).fit(s.values, seasons=(24,))
+    ev = pd.DataFrame(
+        {"user": [1, 2, 1, 2] * 10, "item": [1, 2, 3, 1] * 10, "timestamp": np.arange(40.0)}
+    )
+    R = dict(epochs=1, hidden=8)
+    rm = RIM(**R).fit(ev, horizon=5.0)
+    dm = DIVA().fit(np.random.rand(20, 2), np.arange(20) % 2)
+    im = synthetic_images(n_train=40, n_test=2, n_classes=2, size=16, seed=0)
+    DA = dict(
+        layers=1,
+        steps=1,
+        images_per_entry=1,
+        val_batch=6,
+        net__epochs=1,
+        net__batch_size=16,
+        net__width=4,
+    )
+    sc = synthetic_interaction(n=10, seed=0)
+    tryit(
+        "cb x strings",
+        lambda: ColdBrew(**CB).fit(
+            Data(x=np.array([["a"] * 8] * 100), edge_index=g.edge_index, y=g.y)
+        ),
+    )
+    tryit(
+        "cb x 3d",
+        lambda: ColdBrew(**CB).fit(Data(x=g.x[:, :, None], edge_index=g.edge_index, y=g.y)),
+    )
+    tryit(
+        "cb y wrong len",
+        lambda: ColdBrew(**CB).fit(Data(x=g.x, edge_index=g.edge_index, y=g.y[:50])),
+    )
+    tryit(
+        "cb edge 3xE",
+        lambda: ColdBrew(**CB).fit(
+            Data(x=g.x, edge_index=torch.zeros(3, 5, dtype=torch.long), y=g.y)
+        ),
+    )
+    tryit("cb no data", lambda: ColdBrew(**CB).fit(None))
+    tryit("cb predict 1d", lambda: m.predict(np.zeros(8)))
+    tryit("cb predict str", lambda: m.predict([["a"] * 8]))
+    tryit("cb predict nan", lambda: m.predict(np.full((2, 8), np.nan)))
+    tryit("cb node_ids wrong", lambda: m.predict(np.zeros((2, 8)), node_ids=[1]))
+    tryit("cb node_ids str", lambda: m.predict(np.zeros((2, 8)), node_ids=["a", "b"]))
+    tryit(
+        "grda x str",
+        lambda: GRDA(**G).fit(np.array([["a", "b"]] * len(d.x)), d.y, d.domain, d.A, d.sources),
+    )
+    tryit("grda y wrong len", lambda: GRDA(**G).fit(d.x, d.y[:5], d.domain, d.A, d.sources))
+    tryit(
+        "grda graph 3d", lambda: GRDA(**G).fit(d.x, d.y, d.domain, np.zeros((2, 2, 2)), d.sources)
+    )
+    tryit("grda graph str", lambda: GRDA(**G).fit(d.x, d.y, d.domain, "graph", d.sources))
+    tryit("grda dom float", lambda: GRDA(**G).fit(d.x, d.y, d.domain + 0.5, d.A, d.sources))
+    tryit("grda sources str", lambda: GRDA(**G).fit(d.x, d.y, d.domain, d.A, "0"))
+    tryit("grda predict unknown dom", lambda: gm.predict(d.x[:2], [9, 9]))
+    tryit("grda predict nan", lambda: gm.predict(np.full((2, 2), np.nan), [0, 0]))
+    tryit("psa 3d", lambda: PSAGAN(**P).fit(s.values[:, :, None]))
+    tryit("psa str", lambda: PSAGAN(**P).fit(np.array([["a"] * 64] * 3)))
+    tryit("psa short", lambda: PSAGAN(**P).fit(s.values[:, :8]))
+    tryit("psa seasons str", lambda: PSAGAN(**P).fit(s.values, seasons="24"))
+    tryit("psa sample n str", lambda: pm.sample("3"))
+    tryit("psa sample n neg", lambda: pm.sample(-1))
+    tryit("psa sample start str", lambda: pm.sample(2, start=["a", "b"]))
+    tryit("psa sample length", lambda: pm.sample(2, length=8))
+    tryit("rim events list", lambda: RIM(**R).fit([1, 2, 3], horizon=1.0))
+    tryit("rim horizon str", lambda: RIM(**R).fit(ev, horizon="1"))
+    tryit("rim horizon none", lambda: RIM(**R).fit(ev, horizon=None))
+    tryit("rim nan user", lambda: RIM(**R).fit(ev.assign(user=[None] + [1] * 39), horizon=1.0))
+    tryit("rim intensity bad", lambda: RIM(intensity="foo"))
+    tryit("rim k str", lambda: rm.recommend([1], k="2", at=40.0))
+    tryit("rim k 0", lambda: rm.recommend([1], k=0, at=40.0))
+    tryit("rim at str", lambda: rm.recommend([1], k=1, at="x"))
+    tryit("rim at wrong len", lambda: rm.recommend([1, 2], k=1, at=[1.0, 2.0, 3.0]))
+    tryit("rim audience unknown item", lambda: rm.audience([99], c=1, at=40.0))
+    tryit("rim users 2d", lambda: rm.recommend([[1]], k=1, at=40.0))
+    tryit(
+        "rim match neg",
+        lambda: rm.match([1, 2], [1, 2], 40.0, max_per_user=-1, min_exposure_per_item=0),
+    )
+    tryit("diva 1d", lambda: DIVA().fit(np.zeros(10), np.zeros(10)))
+    tryit("diva nan", lambda: DIVA().fit(np.full((10, 2), np.nan), np.arange(10) % 2))
+    tryit("diva len", lambda: DIVA().fit(np.zeros((10, 2)), np.arange(5) % 2))
+    tryit("diva one class", lambda: DIVA().fit(np.random.rand(10, 2), np.zeros(10)))
+    tryit(
+        "diva weight neg",
+        lambda: DIVA().fit(np.random.rand(10, 2), np.arange(10) % 2, sample_weight=-np.ones(10)),
+    )
+    tryit("diva predict width", lambda: dm.predict(np.zeros((2, 3))))
+    tryit("diva extend width", lambda: dm.extend(np.zeros((2, 3)), [0, 1]))
+    tryit("diva extend unknown label", lambda: dm.extend(np.zeros((2, 2)), [0, 7]))
+    tryit("diva reweight steps neg", lambda: dm.reweight(steps=-1))
+    tryit("diva detect eps str", lambda: dm.detect(eps="a"))
+    tryit("deepaa 3d", lambda: DeepAutoAugment(**DA).fit(im.x_train[:, 0], im.y_train))
+    tryit("deepaa labels nan", lambda: DeepAutoAugment(**DA).fit(im.x_train, np.full(40, np.nan)))
+    tryit(
+        "deepaa 5 channels",
+        lambda: DeepAutoAugment(**DA).fit(
+            torch.zeros(40, 5, 16, 16, dtype=torch.uint8), im.y_train
+        ),
+    )
+    tryit("policy probs bad", lambda: AugmentPolicy(torch.ones(2, 3)))
+    tryit("giant texts len", lambda: GiantXRT(encoder__kind="linear").fit(g, ["a b"] * 5))
+    tryit(
+        "giant edge 3",
+        lambda: GiantXRT(encoder__kind="linear").fit(np.zeros((3, 3), int), ["a b"] * 5),
+    )
+    tryit("split kind", lambda: make_split(np.zeros((4, 2), int), "foo", 0.2))
+    tryit("split str factors", lambda: make_split(np.array([["a", "b"]] * 4), "random", 0.2))
+    tryit("split ratio str", lambda: make_split(np.zeros((4, 2), int), "random", "0.2"))
+    tryit(
+        "scenes 3d past",
+        lambda: ShapleyAttribution(ConstantVelocity(k=1)).attribute(
+            Scenes(sc.past[:, 0], sc.present, sc.future)
+        ),
+    )
+    tryit(
+        "scenes len mismatch",
+        lambda: ShapleyAttribution(ConstantVelocity(k=1)).attribute(
+            Scenes(sc.past, sc.present[:5], sc.future)
+        ),
+    )
+    tryit("shap n_samples str", lambda: ShapleyAttribution(ConstantVelocity(k=1), n_samples="8"))
+    tryit("shap model none", lambda: ShapleyAttribution(None))
+    assert bad == []

@@ -149,7 +149,8 @@ class GiantXRT(BaseEstimator):
         return TransformerEncoder.from_path(e.model or default_model_path(), texts, e.max_length)
 
     def transform(self, texts: Any) -> torch.Tensor:
-        """Features (N, d) of the given texts from the fine-tuned encoder."""
+        """Features (N, d) of the given texts from the fine-tuned encoder (torch: they feed a PyG
+        model)."""
         self._check_fitted()
         texts = check_texts(texts, None)
         enc = self.encoder_

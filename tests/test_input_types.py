@@ -194,3 +194,16 @@ def test_trajshap_torch_and_float64_scenes_give_the_same_attributions():
     t = Scenes(torch.from_numpy(s.past).double(), torch.from_numpy(s.present).int(),
                torch.from_numpy(s.future).double())  # fmt: skip
     np.testing.assert_allclose(att.attribute(t).phi, a.phi, atol=1e-6)
+
+
+def test_indomain_evaluate_takes_nhwc_numpy_images():
+    from reprkit.datasets.factors import load_factor_images
+    from reprkit.methods.indomain.splits import evaluate
+
+    d = load_factor_images("synthetic_dsprites")
+    images = d.images[:64].float() / 255
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.LazyLinear(len(d.names)))
+    a = evaluate(model, images, d.values[:64], d.values)
+    b = evaluate(model, images.permute(0, 2, 3, 1).numpy(), d.values[:64], d.values)
+    np.testing.assert_allclose(a, b)

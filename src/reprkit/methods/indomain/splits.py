@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from reprkit.core.validate import as_array
+from reprkit.core.validate import as_array, as_nchw
 
 KINDS = ("random", "composition", "interpolation", "extrapolation")
 
@@ -172,7 +172,10 @@ def predict(
     images: torch.Tensor,
     batch_size: int = 512,
 ) -> np.ndarray:
-    """Batched predictions of any model (a callable or an ``nn.Module``, put in eval mode)."""
+    """Batched predictions of any model (a callable or an ``nn.Module``, put in eval mode) on
+    images as numpy or torch, (N, C, H, W) or (N, H, W, C) (the model gets NCHW torch batches
+    of the dtype that came in)."""
+    images, _ = as_nchw(images, "images")
     if isinstance(predict_fn, torch.nn.Module):
         predict_fn.eval()
     outs = []

@@ -15,29 +15,44 @@ class GRDAConfig:
     # which adaptation: grda, or a baseline through the same encoder / predictor / data path
     adapt: Literal["source_only", "dann", "adda", "cdann", "mdd", "grda"] = "grda"
     seed: int = 0
+    # z-score x over all domains' inputs (no labels used), as the official main.py does
+    standardize: bool = True
     # encoder E(x, z_u): an MLP of the input next to the domain's graph embedding z_u
-    hidden: int = 128
+    hidden: int = 512  # official nh
     layers: int = 3
     domain_embedding: Literal["spectral", "learned"] = "spectral"  # how z_u comes from the graph
-    # chosen on generated spirals (spiral_domains seeds 1-3, never DG-15/60): GRDA dev target
-    # accuracy 0.71 with 1 dimension (the Fiedler vector orders the domains) vs 0.52 with 2
-    embed_dim: int = 1
+    # 0 = chosen by a rule on the graph: 2 when the Laplacian's two smallest non-trivial
+    # eigenvalues are nearly equal (a ring: the Fiedler vector would fold it), else 1
+    embed_dim: int = 0
     # discriminator: GRDA maps an encoding to a node embedding of this width
-    disc_hidden: int = 128
-    disc_dim: int = 2  # width of the node embedding the discriminator outputs
-    lam: float = 1.0  # weight of the adversarial term: min_{E,F} L_pred - lam * L_D
-    mdd_margin: float = 4.0  # MDD's gamma
-    # alternating Adam updates: D on detached encodings, then E and F
-    lr: float = 3e-4
-    lr_half_life: int = 0  # epochs per halving of both learning rates (0: constant)
+    disc_hidden: int = 512
+    disc_dim: int = 2  # width of the node embedding the discriminator outputs (official nd_out)
+    # DANN / CDANN discriminator: classify every domain (official) or source vs target
+    disc_classes: Literal["domains", "binary"] = "domains"
+    # weight of the adversarial term: min_{E,F} L_pred - lam * L_D; GRDA's L_D is multiplied
+    # by the number of domains (official "loss balance")
+    lam: float = 1.0
+    # MDD: weights of the source-agreement and target-disagreement terms (official 0.5 / 0.5)
+    mdd_src: float = 0.5
+    mdd_tgt: float = 0.5
+    # Adam (official: beta1 0.9, lr 1e-4 on DG-15, 1e-5 on DG-60, halved every 100 epochs)
+    lr: float = 1e-4
+    beta1: float = 0.9
+    lr_half_life: int = 100  # epochs per halving of both learning rates (0: constant)
     epochs: int = 500
     per_domain: int = 10  # samples of every domain in each batch
-    # domains whose pairs enter the discriminator's loss each step: all, or a sampled sub-graph
-    subgraph: Literal["all", "uniform", "walk"] = "uniform"
-    subgraph_size: int = 10  # as the official configs' sample_v
+    # domains whose pairs enter the discriminator's loss each step: all, a uniform sample, a
+    # random-walk chain, or (official) a coin flip between uniform and walk every step
+    subgraph: Literal["all", "uniform", "walk", "mixed"] = "mixed"
+    subgraph_size: int = 10  # official sample_v (10 on DG-15, 30 on DG-60)
+    # which samples are paired across domains: "independent" (each domain's rows shuffled on
+    # their own: unsupervised) or "index_aligned" (the official loader: one shared row order,
+    # position k of every domain paired; with class-sorted data every pair is one class, so
+    # it uses target labels through the data order - not an unsupervised method)
+    pairing: Literal["independent", "index_aligned"] = "independent"
     # GRDA: pairs of samples from the same domain count as disconnected pairs (needed for a
-    # clique graph to mean "align all domains"); off: only pairs of distinct domains
-    self_pairs: bool = True
+    # clique graph to mean "align all domains"); off (official): only distinct domains
+    self_pairs: bool = False
 
     def validate(self) -> None:
         check(self.adapt in ADAPTERS, f"adapt must be one of {list(ADAPTERS)}, got {self.adapt!r}")
@@ -46,10 +61,24 @@ class GRDAConfig:
             f"domain_embedding must be 'spectral' or 'learned', got {self.domain_embedding!r}",
         )
         check(
-            self.subgraph in ("all", "uniform", "walk"),
-            f"subgraph must be 'all', 'uniform' or 'walk', got {self.subgraph!r}",
+            self.subgraph in ("all", "uniform", "walk", "mixed"),
+            f"subgraph must be 'all', 'uniform', 'walk' or 'mixed', got {self.subgraph!r}",
         )
-        for name in ("hidden", "layers", "embed_dim", "disc_hidden", "disc_dim", "epochs"):
+        check(
+            self.pairing in ("independent", "index_aligned"),
+            f"pairing must be 'independent' or 'index_aligned', got {self.pairing!r}",
+        )
+        check(
+            self.disc_classes in ("domains", "binary"),
+            f"disc_classes must be 'domains' or 'binary', got {self.disc_classes!r}",
+        )
+        check(
+            self.embed_dim >= 0, f"embed_dim must be >= 0 (0: by the graph), got {self.embed_dim}"
+        )
+        check(0 < self.beta1 < 1, f"beta1 must be in (0, 1), got {self.beta1}")
+        check(self.mdd_src >= 0 and self.mdd_tgt >= 0 and self.mdd_src + self.mdd_tgt > 0,
+              "mdd_src and mdd_tgt must be >= 0, not both 0")  # fmt: skip
+        for name in ("hidden", "layers", "disc_hidden", "disc_dim", "epochs"):
             check(getattr(self, name) >= 1, f"{name} must be >= 1, got {getattr(self, name)}")
         check(self.per_domain >= 1, f"per_domain must be >= 1, got {self.per_domain}")
         check(self.subgraph_size >= 2, f"subgraph_size must be >= 2, got {self.subgraph_size}")

@@ -88,8 +88,28 @@ def spectral_embedding(a: np.ndarray, dim: int) -> np.ndarray:
     return _standardise(z)
 
 
+def auto_embed_dim(a: np.ndarray, ratio: float = 1.5) -> int:
+    """1 or 2 dimensions for the domain embedding, by a rule on the graph alone: 2 when the
+    normalised Laplacian's two smallest non-trivial eigenvalues are within ``ratio`` of each
+    other (a ring-like graph, where the Fiedler vector alone folds the ring onto itself: on
+    DG-60's ring source domains would share values with targets on the other side), else 1."""
+    deg = a.sum(1)
+    inv = np.where(deg > 0, 1 / np.sqrt(np.maximum(deg, 1e-12)), 0.0)
+    vals = np.linalg.eigvalsh(np.eye(len(a)) - inv[:, None] * a * inv[None, :])
+    if len(vals) < 3 or vals[1] <= 1e-9:
+        return 1
+    return 2 if vals[2] / vals[1] < ratio else 1
+
+
 def _standardise(z: np.ndarray) -> np.ndarray:
     return ((z - z.mean(0)) / np.maximum(z.std(0), 1e-6)).astype(np.float32)
+
+
+def _balanced_bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """BCE with connected (target 1) and disconnected (0) pairs weighing half each."""
+    bce = nnf.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    terms = [bce[m].mean() for m in (target > 0, target == 0) if bool(m.any())]
+    return sum(terms) / max(len(terms), 1)
 
 
 def pair_loss(
@@ -99,10 +119,20 @@ def pair_loss(
     against the adjacency block ``a`` (B, B) on the pairs in ``mask``: connected and
     disconnected pairs weigh half each."""
     left = d if metric is None else d @ (metric + metric.T) / 2
-    bce = nnf.binary_cross_entropy_with_logits(left @ d.T, a, reduction="none")
-    pos, neg = mask & (a > 0), mask & (a == 0)
-    terms = [bce[m].mean() for m in (pos, neg) if bool(m.any())]
-    return sum(terms) / max(len(terms), 1)
+    return _balanced_bce((left @ d.T)[mask], a[mask])
+
+
+def pair_loss_rows(
+    d: torch.Tensor,
+    ra: torch.Tensor,
+    rb: torch.Tensor,
+    target: torch.Tensor,
+    metric: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """The same loss on explicit pairs (rows ``ra[k]``, ``rb[k]`` of ``d``, label ``target[k]``):
+    GRDA's discriminator loss on the step's sampled domain pairs (paper Eq. 3)."""
+    left = d[ra] if metric is None else d[ra] @ (metric + metric.T) / 2
+    return _balanced_bce((left * d[rb]).sum(1), target)
 
 
 def learned_embedding(a: np.ndarray, dim: int, seed: int, steps: int = 1000) -> np.ndarray:
@@ -128,7 +158,11 @@ class _Nets(nn.Module):
         self.encoder = _mlp([n_in + z.shape[1]] + [h] * cfg.layers)
         self.predictor = _mlp([h, h, n_out])
         d_in = h + n_out if cfg.adapt == "cdann" else h
-        d_out = {"grda": cfg.disc_dim, "mdd": n_out}.get(cfg.adapt, 1)
+        # DANN / CDANN: an N-way domain classifier (official) or binary source vs target
+        n_way = len(z) if cfg.disc_classes == "domains" else 1
+        d_out = {"grda": cfg.disc_dim, "mdd": n_out, "dann": n_way, "cdann": n_way}.get(
+            cfg.adapt, 1
+        )
         self.disc = _mlp([d_in, cfg.disc_hidden, cfg.disc_hidden, d_out])
         # paper: GRDA scores a pair by the dot product of the two node embeddings. A dot product
         # rates a sample's own domain as its most similar, so it cannot say "same domain =
@@ -185,10 +219,15 @@ class GRDA(BaseEstimator):
         if self.task_ == "regression" and cfg.adapt in ("cdann", "mdd"):
             raise ValueError(f"adapt={cfg.adapt!r} needs class labels (y of integer ids)")
         n_dom = len(a)
+        # official main.py: z-score the inputs of all domains (unlabelled targets included)
+        self.x_mean_ = x_t.mean(0) if cfg.standardize else torch.zeros(x_t.shape[1])
+        self.x_std_ = x_t.std(0).clamp_min(1e-8) if cfg.standardize else torch.ones(x_t.shape[1])
+        x_t = (x_t - self.x_mean_) / self.x_std_
+        dim = cfg.embed_dim or auto_embed_dim(a)
         if cfg.domain_embedding == "spectral":
-            z = spectral_embedding(a, cfg.embed_dim)
+            z = spectral_embedding(a, dim)
         else:
-            z = learned_embedding(a, cfg.embed_dim, cfg.seed)
+            z = learned_embedding(a, dim, cfg.seed)
         n_out = self.n_classes_ if self.task_ == "classification" else y_t.shape[1]
         dev = self.device
         with seeded(cfg.seed):
@@ -202,17 +241,19 @@ class GRDA(BaseEstimator):
             at, is_src = torch.from_numpy(a).to(dev), is_src.to(dev)
             x_t, y_t, u_t = x_t.to(dev), y_t.to(dev), u_t.to(dev)
             ef = list(nets.encoder.parameters()) + list(nets.predictor.parameters())
-            opt_ef = torch.optim.Adam(ef, lr=cfg.lr, betas=(0.5, 0.999))
+            betas = (cfg.beta1, 0.999)
+            opt_ef = torch.optim.Adam(ef, lr=cfg.lr, betas=betas)
             d_params = list(nets.disc.parameters()) + (
                 [nets.metric] if nets.metric is not None else []
             )
-            opt_d = torch.optim.Adam(d_params, lr=cfg.lr, betas=(0.5, 0.999))
+            opt_d = torch.optim.Adam(d_params, lr=cfg.lr, betas=betas)
             adversarial = cfg.adapt != "source_only" and cfg.lam > 0
             decay = 0.5 ** (1 / cfg.lr_half_life) if cfg.lr_half_life > 0 else 1.0
-            scheds = [torch.optim.lr_scheduler.ExponentialLR(o, decay) for o in (opt_ef, opt_d)]
+            stepped = (opt_ef, opt_d) if adversarial else (opt_ef,)  # D never steps without D
+            scheds = [torch.optim.lr_scheduler.ExponentialLR(o, decay) for o in stepped]
             for epoch in progress_bar(range(cfg.epochs), desc=cfg.adapt, progress=self.progress):
                 nets.train()
-                for idx in _batches(by_domain, cfg.per_domain, gen):
+                for idx in _batches(by_domain, cfg.per_domain, gen, cfg.pairing == "index_aligned"):
                     idx_t = torch.from_numpy(idx).to(dev)
                     xb, yb, ub = x_t[idx_t], y_t[idx_t], u_t[idx_t]
                     s = is_src[ub]
@@ -220,13 +261,13 @@ class GRDA(BaseEstimator):
                     out = nets.predictor(h)
                     if adversarial:
                         pairs = self._pairs(ub, at, gen) if cfg.adapt == "grda" else None
-                        ld = self._disc_loss(h.detach(), out.detach(), s, pairs)
+                        ld = self._disc_loss(h.detach(), out.detach(), s, pairs, ub)
                         opt_d.zero_grad(set_to_none=True)
                         ld.backward()
                         opt_d.step()
                     loss = self._pred_loss(out[s], yb[s])
                     if adversarial:
-                        loss = loss + cfg.lam * self._encoder_adv(h, out, s, pairs)
+                        loss = loss + cfg.lam * self._encoder_adv(h, out, s, pairs, ub)
                     opt_ef.zero_grad(set_to_none=True)
                     loss.backward()
                     opt_ef.step()
@@ -246,48 +287,56 @@ class GRDA(BaseEstimator):
         return nnf.mse_loss(out, y)
 
     def _pairs(self, ub: torch.Tensor, at: torch.Tensor, gen):
-        """This step's pair problem: the batch rows whose domains are in the sampled sub-graph,
-        their adjacency block, and the pairs that count (distinct samples; distinct domains
-        unless ``self_pairs``)."""
+        """This step's pairs (paper Eq. 3; official pair set): for every two distinct domains
+        of the sampled sub-graph, the sample at position k of one domain's block with the
+        sample at position k of the other's; label A[u, v]. With ``self_pairs``, position k and
+        k + 1 of the same domain also count (label 0). Which samples meet is set by the batch
+        order (``pairing``)."""
         cfg = self.config
-        n_dom = len(at)
+        n_dom, per = len(at), self.config.per_domain
         if cfg.subgraph != "all" and cfg.subgraph_size < n_dom:
-            keep = torch.zeros(n_dom, dtype=torch.bool, device=ub.device)
-            keep[torch.from_numpy(_subgraph(self.adjacency_, cfg, gen)).to(ub.device)] = True
-            rows = torch.nonzero(keep[ub]).squeeze(1)
+            sub = torch.from_numpy(_subgraph(self.adjacency_, cfg, gen)).to(ub.device)
         else:
-            rows = torch.arange(len(ub), device=ub.device)
-        u = ub[rows]
-        mask = ~torch.eye(len(u), dtype=torch.bool, device=ub.device)
-        if not cfg.self_pairs:
-            mask &= u[:, None] != u[None, :]
-        return rows, at[u][:, u], mask
+            sub = torch.arange(n_dom, device=ub.device)
+        i, j = torch.triu_indices(len(sub), len(sub), 1 - int(cfg.self_pairs), device=ub.device)
+        da, db = sub[i], sub[j]  # (P,) domain pairs
+        k = torch.arange(per, device=ub.device)
+        same = (da == db)[:, None]
+        ra = (da[:, None] * per + k).reshape(-1)  # the batch is domain-major: row = u * per + k
+        rb = (db[:, None] * per + torch.where(same, (k + 1) % per, k)).reshape(-1)
+        target = at[da, db][:, None].expand(-1, per).reshape(-1)
+        return ra, rb, target
 
-    def _disc_loss(self, h, out, s, pairs) -> torch.Tensor:
+    def _disc_loss(self, h, out, s, pairs, ub) -> torch.Tensor:
         """The discriminator's loss (it minimises it); ``h`` and ``out`` as the encoder gave."""
         adapt, disc = self.config.adapt, self.nets_.disc
         if adapt == "grda":
-            rows, target, mask = pairs
+            ra, rb, target = pairs
             # unit-length node embeddings: raw ones start near 0, where the quadratic pair
             # logits have no gradient and D never leaves the saddle (loss stays at log 2)
-            return pair_loss(nnf.normalize(disc(h[rows]), dim=1), target, mask, self.nets_.metric)
+            d = nnf.normalize(disc(h), dim=1)
+            # official "loss balance": L_D times the number of domains
+            return pair_loss_rows(d, ra, rb, target, self.nets_.metric) * len(self.adjacency_)
         if adapt == "mdd":
+            cfg = self.config
             y_hat = out.argmax(1).detach()
-            g = self.config.mdd_margin
             logits = disc(h)
             agree = nnf.cross_entropy(logits[s], y_hat[s])
             p_t = torch.softmax(logits[~s], 1)
             disagree = nnf.nll_loss(torch.log((1 - p_t).clamp_min(1e-6)), y_hat[~s])
-            return g * agree + disagree
+            return (cfg.mdd_src * agree + cfg.mdd_tgt * disagree) / (cfg.mdd_src + cfg.mdd_tgt)
         inp = torch.cat([h, torch.softmax(out, 1).detach()], 1) if adapt == "cdann" else h
-        return nnf.binary_cross_entropy_with_logits(disc(inp).squeeze(1), s.float())
+        logits = disc(inp)
+        if logits.shape[1] > 1:  # N-way: which domain (official DANN / CDANN)
+            return nnf.cross_entropy(logits, ub)
+        return nnf.binary_cross_entropy_with_logits(logits.squeeze(1), s.float())
 
-    def _encoder_adv(self, h, out, s, pairs) -> torch.Tensor:
+    def _encoder_adv(self, h, out, s, pairs, ub) -> torch.Tensor:
         """The encoder's adversarial term: ADDA inverts the target labels; others negate D's loss."""
         if self.config.adapt == "adda":
             logit = self.nets_.disc(h[~s]).squeeze(1)
             return nnf.binary_cross_entropy_with_logits(logit, torch.ones_like(logit))
-        return -self._disc_loss(h, out, s, pairs)
+        return -self._disc_loss(h, out, s, pairs, ub)
 
     # -- checks and inference -----------------------------------------------------------------
 
@@ -362,7 +411,8 @@ class GRDA(BaseEstimator):
         if xa.shape[1] != n_in:
             raise ValueError(f"x must have {n_in} features (as in fit), got {xa.shape[1]}")
         u = self._domain_ids(domain, len(xa))
-        x_t = torch.from_numpy(xa.astype(np.float32)).to(self.device)
+        x_t = torch.from_numpy(xa.astype(np.float32))
+        x_t = ((x_t - self.x_mean_) / self.x_std_).to(self.device)
         self.nets_.eval()
         return self.nets_.encode(x_t, u).cpu()
 
@@ -384,35 +434,51 @@ class GRDA(BaseEstimator):
             "n_out": self.nets_.predictor[-1].out_features,
             "sources": list(self.sources_),
             "domains": self.domains_.tolist(),
+            "x_mean": self.x_mean_,
+            "x_std": self.x_std_,
             "classes": self.classes_.tolist() if self.task_ == "classification" else None,
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
         a = state["adjacency"].numpy()
-        z = np.zeros((len(a), self.config.embed_dim), dtype=np.float32)
+        z = np.zeros(tuple(state["nets"]["z"].shape), dtype=np.float32)  # loaded below
         nets = _Nets(self.config, int(state["n_in"]), int(state["n_out"]), z)
         nets.load_state_dict(state["nets"])
         self.nets_, self.adjacency_ = nets.to(self.device).eval(), a
         self.task_, self.sources_ = state["task"], tuple(state["sources"])
         self.domains_ = np.asarray(state.get("domains", list(range(len(a)))))
+        self.x_mean_, self.x_std_ = state["x_mean"], state["x_std"]
         if self.task_ == "classification":
             self.n_classes_ = int(state["n_out"])
             self.classes_ = np.asarray(state.get("classes") or list(range(self.n_classes_)))
 
 
-def _batches(by_domain: list[np.ndarray], per_domain: int, gen) -> list[np.ndarray]:
+def _batches(
+    by_domain: list[np.ndarray], per_domain: int, gen, shared_order: bool = False
+) -> list[np.ndarray]:
     """One epoch of batches; each holds ``per_domain`` samples of every domain (domains with
-    fewer samples cycle through theirs)."""
-    steps = max(1, int(np.ceil(max(len(i) for i in by_domain) / per_domain)))
+    fewer samples cycle through theirs), domain-major: row ``u * per_domain + k``.
+    ``shared_order``: one permutation of row positions for every domain (the official loader,
+    which returns the same index from every domain); else each domain is shuffled on its own."""
+    longest = max(len(i) for i in by_domain)
+    steps = max(1, int(np.ceil(longest / per_domain)))
     cols = np.arange(steps * per_domain)
-    grid = np.stack([p[gen.permutation(len(p))][cols % len(p)] for p in by_domain])
+    if shared_order:
+        order = gen.permutation(longest)
+        grid = np.stack([p[order[cols % longest] % len(p)] for p in by_domain])
+    else:
+        grid = np.stack([p[gen.permutation(len(p))][cols % len(p)] for p in by_domain])
     return [grid[:, s * per_domain : (s + 1) * per_domain].ravel() for s in range(steps)]
 
 
 def _subgraph(a: np.ndarray, cfg: GRDAConfig, gen) -> np.ndarray:
     """Domains of one step's sub-graph: uniform, or a random-walk chain on the graph."""
     n = len(a)
-    if cfg.subgraph == "uniform":
+    # official: a coin flip between a uniform sample and random-walk chains, every step
+    kind = (
+        ("uniform" if gen.integers(2) == 0 else "walk") if cfg.subgraph == "mixed" else cfg.subgraph
+    )
+    if kind == "uniform":
         return gen.choice(n, cfg.subgraph_size, replace=False)
     seen = [int(gen.integers(n))]
     while len(seen) < cfg.subgraph_size:

@@ -174,3 +174,27 @@ def test_grda_smoke_run_writes_a_run_folder(tmp_path):
     assert (out / "accuracy_on_domain_graph.png").is_file() and m["wall_time_s"] > 0
     with pytest.raises(ValueError, match="dataset must be one of"):
         run("dg16", seeds=[0])
+
+
+def test_embedding_dimension_rule_uses_the_graph_only():
+    """A ring needs two dimensions (one folds it); a chain keeps one."""
+    from reprkit.methods.grda.method import auto_embed_dim
+
+    n = 20
+    ring = np.zeros((n, n))
+    ring[np.arange(n), (np.arange(n) + 1) % n] = 1
+    ring = ring + ring.T
+    chain = ring.copy()
+    chain[0, n - 1] = chain[n - 1, 0] = 0
+    assert auto_embed_dim(ring) == 2 and auto_embed_dim(chain) == 1
+
+
+def test_index_aligned_batches_share_one_row_order():
+    from reprkit.methods.grda.method import _batches
+
+    by_domain = [np.arange(10) + 10 * d for d in range(3)]
+    gen = np.random.default_rng(0)
+    for shared, expect_same in ((True, True), (False, False)):
+        batch = _batches(by_domain, 5, gen, shared_order=shared)[0].reshape(3, 5)
+        same = all(np.array_equal(batch[d] - 10 * d, batch[0]) for d in range(3))
+        assert same == expect_same

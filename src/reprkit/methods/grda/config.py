@@ -21,8 +21,8 @@ class GRDAConfig:
     hidden: int = 512  # official nh
     layers: int = 3
     domain_embedding: Literal["spectral", "learned"] = "spectral"  # how z_u comes from the graph
-    # 0 = chosen by a rule on the graph: 2 when the Laplacian's two smallest non-trivial
-    # eigenvalues are nearly equal (a ring: the Fiedler vector would fold it), else 1
+    # 0 = chosen by a rule on the graph (method.auto_embed_dim: 2 when the 2-D Laplacian
+    # embedding reconstructs the edges clearly better than 1-D, as on a ring), else 1 or 2
     embed_dim: int = 0
     # discriminator: GRDA maps an encoding to a node embedding of this width
     disc_hidden: int = 512

@@ -136,16 +136,23 @@ def spiral_domains(
     return _from_dict(d, f"spiral{n_domains}", tuple(sorted(sources)))
 
 
-def load_tpt48(task: str = "E2W", seq_len: int = 6) -> DomainData:
+def load_tpt48(task: str = "E2W", seq_len: int = 6, windows: str = "lab") -> DomainData:
     """TPT-48: inputs are ``seq_len`` months of a state's temperature, targets the next
-    ``seq_len``; one sample per non-overlapping window of 2·seq_len months (12 per state).
+    ``seq_len``.
 
-    Temperatures (°F) are standardised with the mean and std of the *source* states' months.
+    ``windows="lab"`` (default; the Wang lab's TPT-48 loader, ``Wang-ML-Lab/VDI``
+    ``TPT-48/data_loader/data_loader.py:67-120``): source states give every sliding window of
+    2·seq_len months (133 per state), target states one per non-overlapping window (12 per
+    state, evaluated); temperatures standardised with the mean and std of the source states'
+    months (those any window reads) plus the target windows' *inputs* (never their outputs).
+    ``"blocks"``: non-overlapping windows everywhere, standardised with the source states only.
     ``task`` E2W: the 24 easternmost states (by longitude) are sources, the 24 western ones
-    targets; N2S: the 24 northernmost are sources.
+    targets; N2S: the 24 northernmost are sources (the paper does not publish its lists).
     """
     if task not in TPT48_TASKS:
         raise ValueError(f"task must be one of {list(TPT48_TASKS)}, got {task!r}")
+    if windows not in ("lab", "blocks"):
+        raise ValueError(f"windows must be 'lab' or 'blocks', got {windows!r}")
     with open(fetch(_FILES["temps"]), "rb") as f:
         temps = pickle.load(f)  # sha256-checked: dict state -> (144,) float64
     with open(fetch(_FILES["lonlat"]), newline="", encoding="utf-8-sig") as f:
@@ -165,15 +172,23 @@ def load_tpt48(task: str = "E2W", seq_len: int = 6) -> DomainData:
     key = -pos[:, 0] if task == "E2W" else -pos[:, 1]  # east = large longitude; north = large lat
     sources = tuple(sorted(int(i) for i in np.argsort(key)[: len(states) // 2]))
     series = np.stack([np.asarray(temps[s], dtype=np.float64) for s in states])  # (48, 144)
-    src = series[list(sources)]
-    series = (series - src.mean()) / src.std()
-    w = 2 * seq_len
-    windows = series[:, : series.shape[1] // w * w].reshape(len(states), -1, w)  # (48, 12, 12)
-    n_win = windows.shape[1]
+    w, n_months = 2 * seq_len, series.shape[1]
+    is_src = np.isin(np.arange(len(states)), sources)
+    blocks = series[:, : n_months // w * w].reshape(len(states), -1, w)  # (48, 12, 12)
+    if windows == "lab":
+        # statistics: source months that windows read + target windows' inputs
+        seen = [series[is_src, : n_months - seq_len].ravel(), blocks[~is_src, :, :seq_len].ravel()]
+        mean, std = np.concatenate(seen).mean(), np.concatenate(seen).std()
+        slide = np.lib.stride_tricks.sliding_window_view(series, w, axis=1)  # (48, 133, 12)
+        per_state = [slide[d] if is_src[d] else blocks[d] for d in range(len(states))]
+    else:
+        mean, std = series[is_src].mean(), series[is_src].std()
+        per_state = list(blocks)
+    win = (np.concatenate(per_state) - mean) / std
     return DomainData(
-        x=windows[..., :seq_len].reshape(-1, seq_len).astype(np.float32),
-        y=windows[..., seq_len:].reshape(-1, seq_len).astype(np.float32),
-        domain=np.repeat(np.arange(len(states)), n_win),
+        x=win[:, :seq_len].astype(np.float32),
+        y=win[:, seq_len:].astype(np.float32),
+        domain=np.repeat(np.arange(len(states)), [len(p) for p in per_state]),
         A=a,
         sources=sources,
         name=f"tpt48_{task}",

@@ -150,8 +150,13 @@ def test_official_pickles_load():
 
 def test_tpt48_tasks():
     shared_file("grda/tpt48/month_temp_data.pkl")
-    d = load_tpt48("N2S")
-    assert d.x.shape == (576, 6) and d.y.shape == (576, 6) and len(d.sources) == 24
+    d = load_tpt48("N2S")  # the lab's windows: 133 sliding per source state, 12 per target
+    assert d.x.shape == (24 * 133 + 24 * 12, 6) and d.y.shape == d.x.shape and len(d.sources) == 24
+    per = np.bincount(d.domain)
+    assert set(per[list(d.sources)]) == {133} and set(np.delete(per, list(d.sources))) == {12}
+    tgt = ~np.isin(d.domain, d.sources)
+    assert abs(float(np.concatenate([d.x[~tgt].ravel(), d.x[tgt].ravel()]).mean())) < 0.2
+    assert load_tpt48("N2S", windows="blocks").x.shape == (576, 6)
     names = {d.domain_names[i] for i in d.sources}
     assert {"ND", "ME", "WA"} <= names and not names & {"TX", "FL"}
     e = load_tpt48("E2W")

@@ -208,8 +208,11 @@ def run(
         )
         if regression:
             rec.note(
-                "MSE of standardised temperatures (source states' mean and std); the paper's "
-                "normalisation is not stated, so compare the relative gain over Source-Only."
+                "MSE of standardised temperatures on the target states' 12 windows each; as the "
+                "lab's TPT-48 loader: sources train on all 133 sliding windows, statistics from "
+                "source months plus target inputs (never target outputs); sources are the 24 "
+                "easternmost (E2W) / northernmost (N2S) states (the paper's lists are not "
+                "published)."
             )
         first = names[0]
         if not regression and any((first, a) in per_domain for a in PLOTTED):

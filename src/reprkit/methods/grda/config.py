@@ -32,12 +32,10 @@ class GRDAConfig:
     # weight of the adversarial term: min_{E,F} L_pred - lam * L_D; GRDA's L_D is multiplied
     # by the number of domains (official "loss balance")
     lam: float = 1.0
-    # MDD: weights of the source-agreement and target-disagreement terms (official 0.5 / 0.5)
-    mdd_src: float = 0.5
-    mdd_tgt: float = 0.5
-    # Adam (official: beta1 0.9, lr 1e-4 on DG-15, 1e-5 on DG-60, halved every 100 epochs)
-    lr: float = 1e-4
-    beta1: float = 0.9
+    mdd_src: float = 0.5  # MDD: weight of the source-agreement term (official 0.5)
+    mdd_tgt: float = 0.5  # MDD: weight of the target-disagreement term (official 0.5)
+    lr: float = 1e-4  # Adam learning rate (official: 1e-4 on DG-15, 1e-5 on DG-60)
+    beta1: float = 0.9  # Adam beta1 (official 0.9)
     lr_half_life: int = 100  # epochs per halving of both learning rates (0: constant)
     epochs: int = 500
     per_domain: int = 10  # samples of every domain in each batch

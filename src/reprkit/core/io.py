@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import shutil
@@ -50,11 +51,11 @@ _MARKERS = {"run": "metrics.json", "model": "state.pt"}
 
 def _pid_alive(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
+    except PermissionError:  # it exists, under another user
+        pass
     return True
 
 
@@ -62,15 +63,11 @@ def clean_stale_tmp(final: Path) -> None:
     """Remove ``.<name>.<pid>.*.tmp`` folders left by a killed writer of ``final`` (SIGKILL)."""
     if not final.parent.is_dir():
         return
-    for tmp in final.parent.glob(f".{glob_escape(final.name)}.*.tmp"):
+    for tmp in final.parent.glob(f".{glob.escape(final.name)}.*.tmp"):
         parts = tmp.name[len(final.name) + 2 :].split(".")
         pid = int(parts[0]) if parts and parts[0].isdigit() else None
         if tmp.is_dir() and (pid is None or (pid != os.getpid() and not _pid_alive(pid))):
             shutil.rmtree(tmp, ignore_errors=True)
-
-
-def glob_escape(name: str) -> str:
-    return "".join(f"[{c}]" if c in "*?[]" else c for c in name)
 
 
 @contextlib.contextmanager

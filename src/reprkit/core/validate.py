@@ -189,14 +189,22 @@ def _check_same_kind(ids: np.ndarray, known: np.ndarray, name: str) -> None:
         )
 
 
-def lookup(ids: Any, known: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Positions of raw ``ids`` in the sorted ``known`` ids and a found mask (type-checked)."""
+def lookup(
+    ids: Any, known: np.ndarray, name: str, *, strict: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of raw ``ids`` in the sorted ``known`` ids and a found mask (type-checked).
+    ``strict``: ids not in ``known`` are an error naming them (else the mask says which)."""
     a = np.atleast_1d(_to_numpy(ids, name))
     if a.ndim != 1:
         raise ValueError(f"{name} must be one id or a 1-D list of ids, got shape {tuple(a.shape)}")
     _check_same_kind(a, known, name)
     pos = np.clip(np.searchsorted(known, a), 0, len(known) - 1)
-    return pos, known[pos] == a
+    found = known[pos] == a
+    if strict and not found.all():
+        raise ValueError(
+            f"{name} holds unknown names {a[~found][:5].tolist()}; known: {known[:10].tolist()}"
+        )
+    return pos, found
 
 
 def node_mask(mask: Any, name: str, n: int) -> np.ndarray:

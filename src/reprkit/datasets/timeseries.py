@@ -199,19 +199,18 @@ def as_series_array(
     ids: Any = None
     if hasattr(series, "columns"):  # pandas
         given = (item_col, time_col, target_col)
-        if any(c is not None for c in given) and not all(c is not None for c in given):
+        named = all(c is not None for c in given)  # the user named a long frame's columns
+        if any(c is not None for c in given) and not named:
             raise ValueError("a long frame needs all three of item_col=, time_col=, target_col=")
-        item_col, time_col, target_col = (
-            given if item_col is not None else ("item_id", "timestamp", "target")
-        )
-        long_cols = [item_col, time_col, target_col]
+        long_cols = list(given) if named else ["item_id", "timestamp", "target"]
+        item_col, time_col, target_col = long_cols
         if set(long_cols) <= set(series.columns):
             wide = series.pivot_table(
                 index=time_col, columns=item_col, values=target_col, aggfunc="first", dropna=False
             ).sort_index()
             ids = np.asarray(wide.columns)
             series = wide
-        elif any(c is not None for c in given) and item_col != "item_id":
+        elif named:
             missing = [c for c in long_cols if c not in series.columns]
             raise ValueError(
                 f"series is missing the column(s) {missing}; it has {list(series.columns)[:10]}"

@@ -9,6 +9,7 @@ those land. ``FRACTIONS`` lists the metrics that must lie in [0, 1] (FCR may exc
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 SCHEMA: dict[str, Any] = {
@@ -136,8 +137,6 @@ def check_metrics(metrics: dict[str, Any], method: str | None = None) -> list[st
             problems.append(f"{key} must be a {spec['type']}")
     seen: set[tuple[str, str]] = set()
     item = SCHEMA["properties"]["results"]["items"]
-    import re
-
     for r in metrics["results"]:
         missing = [k for k in item["required"] if k not in r]
         if missing:

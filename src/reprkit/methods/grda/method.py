@@ -359,12 +359,7 @@ class GRDA(BaseEstimator):
         dom = as_array(domain, "domain", ndim=1, finite=False, length=n, length_of="x")
         self.domains_, u, a = _domain_index(dom, domain_graph)
         src_raw = np.atleast_1d(_to_list_array(source_domains))
-        pos, found = lookup(src_raw, self.domains_, "source_domains")
-        if not found.all():
-            raise ValueError(
-                f"source_domains holds unknown domains {src_raw[~found][:5].tolist()}; "
-                f"known: {self.domains_[:10].tolist()}"
-            )
+        pos, _ = lookup(src_raw, self.domains_, "source_domains", strict=True)
         src = sorted({int(d) for d in pos})
         if not src or len(src) >= len(a):
             raise ValueError(
@@ -405,12 +400,7 @@ class GRDA(BaseEstimator):
 
     def _domain_ids(self, domain: Any, n: int) -> torch.Tensor:
         dom = as_array(domain, "domain", ndim=1, finite=False, length=n, length_of="x")
-        pos, found = lookup(dom, self.domains_, "domain")
-        if not found.all():
-            raise ValueError(
-                f"domain holds unknown domains {dom[~found][:5].tolist()}; "
-                f"known: {self.domains_[:10].tolist()}"
-            )
+        pos, _ = lookup(dom, self.domains_, "domain", strict=True)
         return torch.from_numpy(pos.astype(np.int64)).to(self.device)
 
     @torch.no_grad()

@@ -359,12 +359,7 @@ class PSAGAN(BaseEstimator):
             names = np.atleast_1d(np.asarray(series))
             if names.shape != (n,):
                 raise ValueError(f"series must hold {n} series names, got shape {names.shape}")
-            pos, found = lookup(names, self.series_ids_, "series")
-            if not found.all():
-                raise ValueError(
-                    f"series holds unknown names {names[~found][:5].tolist()}; known: "
-                    f"{self.series_ids_[:10].tolist()} (series_ids_)"
-                )
+            pos, _ = lookup(names, self.series_ids_, "series", strict=True)  # see series_ids_
             s = torch.from_numpy(pos.astype(np.int64))
         if start is None:
             room = np.maximum(self.lengths_[s.numpy()] - length, 0) + 1

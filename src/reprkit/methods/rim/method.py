@@ -189,8 +189,8 @@ class RIM(BaseEstimator):
     def _dense(self, ids: Any, known: np.ndarray, what: str, unknown: str) -> np.ndarray:
         """Dense ids of raw ids; unknown ones -> -1 (cold start) or an error."""
         pos, found = lookup(ids, known, what)
-        ids = np.atleast_1d(np.asarray(ids))
         if not found.all() and unknown == "error":
+            ids = np.atleast_1d(np.asarray(ids))
             hint = (
                 " (or score them from an empty history: unknown='cold')" if what == "users" else ""
             )

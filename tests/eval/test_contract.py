@@ -65,3 +65,13 @@ def test_the_contract_check_finds_problems():
     assert any("short lowercase" in p for p in problems)
     assert any("('dann', 'target_acc')" in p for p in problems)
     assert check_metrics({"method": "grda"})[0].startswith("missing key")
+
+
+def test_paired_difference_counts_wins_in_the_right_direction():
+    from reprkit.eval.metrics import paired_difference
+
+    mean, std, wins = paired_difference([0.9, 0.8, 0.7], [0.8, 0.85, 0.6])
+    assert abs(mean - 0.05) < 1e-12 and wins == 2 and std > 0
+    assert paired_difference([1.0, 2.0], [2.0, 3.0], higher_is_better=False)[2] == 2  # MSE
+    with pytest.raises(ValueError, match="equally long"):
+        paired_difference([1.0], [1.0, 2.0])

@@ -9,6 +9,20 @@ from collections.abc import Sequence
 import numpy as np
 
 
+def paired_difference(
+    a: Sequence[float], b: Sequence[float], higher_is_better: bool = True
+) -> tuple[float, float, int]:
+    """Per-seed differences ``a - b`` of two rows run on the same seeds: (mean, sample std,
+    number of seeds where ``a`` is better). The basis of every "A beats B" claim."""
+    if len(a) != len(b) or len(a) == 0:
+        raise ValueError(
+            f"paired_difference needs two equally long non-empty lists, got {len(a)}, {len(b)}"
+        )
+    diff = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    mean, std = mean_std(diff)
+    return mean, std, int(((diff > 0) if higher_is_better else (diff < 0)).sum())
+
+
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
     """Mean and sample standard deviation (ddof=1; 0.0 for a single value) ignoring nothing.
 

@@ -92,7 +92,11 @@ def _method_app(spec: registry.MethodSpec) -> typer.Typer:
         dataset: Annotated[str, typer.Option(help=f"one of: {', '.join(spec.datasets)}")],
         seeds: Annotated[str, typer.Option(help="comma-separated seeds")] = "0,1,2",
         profile: Annotated[
-            str, typer.Option(help="smoke (seconds) or paper (the headline experiment)")
+            str,
+            typer.Option(
+                help="smoke (seconds), paper (the headline experiment) or one the method "
+                "adds (grda: fast); a wrong name lists them"
+            ),
         ] = "smoke",
         set_: Annotated[
             list[str] | None, typer.Option("--set", help="override a config key: a.b=value")

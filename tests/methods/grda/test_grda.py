@@ -68,7 +68,7 @@ def test_clique_graph_means_uniform_alignment():
     acc = {}
     for adapt in ("source_only", "grda"):
         m = GRDA(adapt=adapt, epochs=60, hidden=32, disc_hidden=32, disc_dim=4, subgraph="all",
-                 self_pairs=True, lr=1e-3)  # fmt: skip
+                 self_pairs=True, lr=1e-3, pair_score="unit_metric")  # fmt: skip
         m.fit(x.astype(np.float32), y, dom, clique, [0, 1])
         e = m.encode(x.astype(np.float32), dom).numpy()
         clf = LogisticRegression(max_iter=2000).fit(e[::2], dom[::2])

@@ -7,6 +7,7 @@ from reprkit.core.lazy import lazy_exports
 _EXPORTS = {
     "GRDAConfig": "reprkit.methods.grda.config",
     "GRDA": "reprkit.methods.grda.method",
+    "fit_seeds": "reprkit.methods.grda.method",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -48,10 +48,10 @@ class GRDAConfig:
     # position k of every domain paired; with class-sorted data every pair is one class, so
     # it uses target labels through the data order - not an unsupervised method)
     pairing: Literal["independent", "index_aligned"] = "independent"
-    # GRDA's pair logit: "unit_metric" (ours: unit-length node embeddings d, logit d_i M d_j
-    # with a learned symmetric M, identity at start) or "dot" (paper / official: the raw
-    # embeddings' dot product d_i . d_j)
-    pair_score: Literal["unit_metric", "dot"] = "unit_metric"
+    # GRDA's pair logit: "dot" (paper Eq. 3 and official: the node embeddings' dot product
+    # d_i . d_j) or "unit_metric" (ours: unit-length embeddings, logit d_i M d_j with a learned
+    # symmetric M, identity at start; lets a clique graph mean "align all domains")
+    pair_score: Literal["dot", "unit_metric"] = "dot"
     # GRDA: pairs of samples from the same domain count as disconnected pairs (needed for a
     # clique graph to mean "align all domains"); off (official): only distinct domains
     self_pairs: bool = False
@@ -71,8 +71,8 @@ class GRDAConfig:
             f"pairing must be 'independent' or 'index_aligned', got {self.pairing!r}",
         )
         check(
-            self.pair_score in ("unit_metric", "dot"),
-            f"pair_score must be 'unit_metric' or 'dot', got {self.pair_score!r}",
+            self.pair_score in ("dot", "unit_metric"),
+            f"pair_score must be 'dot' or 'unit_metric', got {self.pair_score!r}",
         )
         check(
             self.disc_classes in ("domains", "binary"),

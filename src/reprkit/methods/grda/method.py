@@ -173,11 +173,12 @@ class _Nets(nn.Module):
             cfg.adapt, 1
         )
         self.disc = _mlp([d_in, cfg.disc_hidden, cfg.disc_hidden, d_out])
-        # paper: GRDA scores a pair by the dot product of the two node embeddings. A dot product
-        # rates a sample's own domain as its most similar, so it cannot say "same domain =
-        # disconnected" (A has no self loops) and a clique graph would leave D blind; a learned
-        # symmetric metric (identity at start) can, which makes the clique case uniform
-        # alignment, as the paper's analysis says it should be.
+        # paper: GRDA scores a pair by the dot product of the two node embeddings (Eq. 3; the
+        # default). A dot product rates a sample's own domain as its most similar, so it cannot
+        # say "same domain = disconnected" (A has no self loops) and a clique graph leaves D
+        # blind; pair_score="unit_metric" (ours) learns a symmetric metric between unit-length
+        # embeddings, which can, making the clique case uniform alignment as the paper's
+        # analysis says it should be.
         use_metric = cfg.adapt == "grda" and cfg.pair_score == "unit_metric"
         self.metric = nn.Parameter(torch.eye(d_out)) if use_metric else None
 
@@ -270,9 +271,8 @@ class GRDA(BaseEstimator):
         adapt = self.config.adapt
         if adapt == "grda":
             ra, rb, target = pairs
-            # unit-length node embeddings: raw ones start near 0, where the quadratic pair
-            # logits have no gradient and D never leaves the saddle (loss stays at log 2)
-            # (pair_score="unit_metric"); "dot" is the paper's plain d_i . d_j
+            # paper: d_i . d_j (pair_score="dot"); "unit_metric" scores unit-length embeddings
+            # through the learned symmetric metric
             d = st.disc(h)
             k = d.shape[-1]
             if st.metric is not None:
@@ -458,9 +458,12 @@ def fit_seeds(
     device: str | torch.device = "auto",
     progress: bool | None = False,
 ) -> list[GRDA]:
-    """One :class:`GRDA` per seed, trained together in one pass (the seeds' networks stacked:
-    several times faster on a CPU than one after another, same models as ``GRDA(seed=s).fit``
-    up to floating-point summation order). ``on_epoch(epoch, model)`` is called per model."""
+    """One :class:`GRDA` per seed, trained together in one pass: the seeds' networks stacked
+    (:class:`reprkit.models.stacked.StackedMLP`), each seed with its own initialisation, batch
+    order and sub-graph draws, so each is the model ``GRDA(seed=s).fit`` trains up to
+    floating-point summation order. Faster per seed where one step's arithmetic is small
+    (``benchmarks/grda_vs_official.py`` measures it). ``on_epoch(epoch, model)`` is called
+    for every model after every epoch."""
     first = GRDA(config, device=device, progress=progress)
     models = [GRDA(replace(first.config, seed=s), device=device, progress=progress)
               for s in check_seeds(seeds)]  # fmt: skip

@@ -57,6 +57,9 @@ _FILES = {
 # source domains of the official configs (configs/config_random_{15,60}_new.py)
 DG_SOURCES = {"dg15": (0, 12, 3, 4, 14, 8), "dg60": (2, 14, 41, 23, 59, 33)}
 TPT48_TASKS = ("E2W", "N2S")
+# each reported task's reverse: its targets are the reported task's (labelled) sources, so a
+# setting chosen on it never reads a reported target's labels
+TPT48_REVERSE = {"E2W": "W2E", "N2S": "S2N"}
 
 
 @dataclass
@@ -148,9 +151,11 @@ def load_tpt48(task: str = "E2W", seq_len: int = 6, windows: str = "lab") -> Dom
     ``"blocks"``: non-overlapping windows everywhere, standardised with the source states only.
     ``task`` E2W: the 24 easternmost states (by longitude) are sources, the 24 western ones
     targets; N2S: the 24 northernmost are sources (the paper does not publish its lists).
+    W2E / S2N are their reverses (sources and targets swapped), for choosing settings.
     """
-    if task not in TPT48_TASKS:
-        raise ValueError(f"task must be one of {list(TPT48_TASKS)}, got {task!r}")
+    tasks = [*TPT48_TASKS, *TPT48_REVERSE.values()]
+    if task not in tasks:
+        raise ValueError(f"task must be one of {tasks}, got {task!r}")
     if windows not in ("lab", "blocks"):
         raise ValueError(f"windows must be 'lab' or 'blocks', got {windows!r}")
     with open(fetch(_FILES["temps"]), "rb") as f:
@@ -169,7 +174,8 @@ def load_tpt48(task: str = "E2W", seq_len: int = 6, windows: str = "lab") -> Dom
                 i, j = index[pair[0]], index[pair[1]]
                 a[i, j] = a[j, i] = 1.0
     pos = np.array([rows[s] for s in states])
-    key = -pos[:, 0] if task == "E2W" else -pos[:, 1]  # east = large longitude; north = large lat
+    # east = large longitude, north = large latitude; W2E / S2N swap sources and targets
+    key = {"E2W": -pos[:, 0], "W2E": pos[:, 0], "N2S": -pos[:, 1], "S2N": pos[:, 1]}[task]
     sources = tuple(sorted(int(i) for i in np.argsort(key)[: len(states) // 2]))
     series = np.stack([np.asarray(temps[s], dtype=np.float64) for s in states])  # (48, 144)
     w, n_months = 2 * seq_len, series.shape[1]
@@ -198,7 +204,8 @@ def load_tpt48(task: str = "E2W", seq_len: int = 6, windows: str = "lab") -> Dom
 
 
 def load_domains(name: str) -> DomainData:
-    """Registered multi-domain datasets: dg15, dg60, tpt48_E2W, tpt48_N2S, spiral15."""
+    """Registered multi-domain datasets: dg15, dg60, tpt48_E2W, tpt48_N2S (and their reverses
+    tpt48_W2E, tpt48_S2N), spiral15."""
     if name in DG_SOURCES:
         return load_dg(name)
     if name.startswith("tpt48_"):
@@ -206,6 +213,7 @@ def load_domains(name: str) -> DomainData:
     if name == "spiral15":
         return spiral_domains()
     raise ValueError(
-        "dataset must be one of ['dg15', 'dg60', 'tpt48_E2W', 'tpt48_N2S', 'spiral15'], "
+        "dataset must be one of ['dg15', 'dg60', 'tpt48_E2W', 'tpt48_N2S', 'tpt48_W2E', "
+        "'tpt48_S2N', 'spiral15'], "
         f"got {name!r}"
     )

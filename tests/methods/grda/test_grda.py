@@ -161,6 +161,32 @@ def test_tpt48_tasks():
     assert {"ND", "ME", "WA"} <= names and not names & {"TX", "FL"}
     e = load_tpt48("E2W")
     assert {"ME", "FL"} <= {e.domain_names[i] for i in e.sources}
+    # the reverses (for choosing settings) swap sources and targets exactly
+    for task, rev in (("E2W", "W2E"), ("N2S", "S2N")):
+        a, b = load_tpt48(task), load_tpt48(rev)
+        assert set(b.sources) == set(b.targets) ^ set(range(48)) == set(a.targets)
+    with pytest.raises(ValueError, match="task must be one of"):
+        load_tpt48("E2N")
+
+
+def test_choose_lam_reads_only_the_reverse_task(monkeypatch):
+    shared_file("grda/tpt48/month_temp_data.pkl")
+    from reprkit.methods.grda import experiment
+
+    seen = []
+    real = experiment.run_adapter
+
+    def spy(adapt, data, cfg, seeds, device, progress):
+        seen.append((data.name, cfg.grda.lam))
+        return real(adapt, data, cfg, seeds, device, progress)
+
+    monkeypatch.setattr(experiment, "run_adapter", spy)
+    res = experiment.choose_lam("E2W", lams=(0.0, 0.1), adapters=("grda",), seeds=(7,),
+                                profile="smoke")  # fmt: skip
+    assert seen == [("tpt48_W2E", 0.0), ("tpt48_W2E", 0.1)]
+    assert set(res) == {("grda", 0.0), ("grda", 0.1)} and all(v[0] > 0 for v in res.values())
+    with pytest.raises(ValueError, match="task must be one of"):
+        experiment.choose_lam("W2E")
 
 
 def test_grda_smoke_run_writes_a_run_folder(tmp_path):

@@ -19,7 +19,7 @@ import numpy as np
 from reprkit.core.config import check, config_to_dict, resolve_profile
 from reprkit.core.device import resolve_device
 from reprkit.core.seed import check_run_args
-from reprkit.datasets.domains import TPT48_TASKS, DomainData, load_domains
+from reprkit.datasets.domains import TPT48_REVERSE, TPT48_TASKS, DomainData, load_domains
 from reprkit.eval.metrics import paired_difference
 from reprkit.eval.report import RunRecorder, log
 from reprkit.methods.grda.config import ADAPTERS, GRDAConfig
@@ -342,4 +342,28 @@ def choose_width(
                     for m in fitted]  # fmt: skip
             out[(adapt, width)] = accs
             log.info("%s width %d: source validation %s", adapt, width, accs)
+    return out
+
+
+def choose_lam(
+    task: str = "E2W",
+    lams: Sequence[float] = (0.01, 0.1, 1.0),
+    adapters: Sequence[str] = ("dann", "adda", "grda", "grda_index_aligned"),
+    seeds: Sequence[int] = (100, 101, 102),
+    profile: str = "fast",
+) -> dict[tuple[str, float], list[float]]:
+    """TPT-48's adversarial weight, chosen the same way for every adapter: the target MSE per
+    (adapter, λ) and seed on the reported task's *reverse* (E2W → W2E, N2S → S2N), whose targets
+    are the reported task's labelled sources; no reported target's label is read. Seeds are not
+    the reported ones. No official TPT-48 config is published (docs/methods/grda.md)."""
+    check(task in TPT48_TASKS, f"task must be one of {list(TPT48_TASKS)}, got {task!r}")
+    check(len(lams) > 0 and all(v >= 0 for v in lams), f"lams must be >= 0, got {list(lams)}")
+    data = load_domains(f"tpt48_{TPT48_REVERSE[task]}")
+    out: dict[tuple[str, float], list[float]] = {}
+    for lam in lams:
+        cfg = resolve_config(profile, {"adapters": tuple(adapters), "grda.lam": lam})
+        cfg.validate()
+        for adapt in adapters:
+            out[(adapt, lam)] = run_adapter(adapt, data, cfg, seeds, "cpu", False)[0]
+            log.info("%s λ %g on %s: %s", adapt, lam, data.name, out[(adapt, lam)])
     return out

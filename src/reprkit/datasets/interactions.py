@@ -154,11 +154,12 @@ class RIMSplit:
     start: np.ndarray  # (n_users,) each user's test start time
     users: np.ndarray  # the group's user ids
     horizon: float
+    after: Events | None = None  # the group's kept events from each user's test start on
 
 
 def rim_split(events: Events, seed: int = 0) -> tuple[RIMSplit, RIMSplit, Events]:
-    """(test group, validation group, all training events): keep the second half of each
-    user's events; split users 50/50 at random; each user's test window starts at its first kept
+    """(test group, validation group, all training events before each user's test start): keep
+    the second half of each user's events; split users 50/50 at random; each user's test window starts at its first kept
     event + the median kept span over users, and lasts that span (Ma et al., ICLR 2022)."""
     e = events
     rank = np.zeros(len(e.user))
@@ -195,6 +196,8 @@ def rim_split(events: Events, seed: int = 0) -> tuple[RIMSplit, RIMSplit, Events
         target[row[u[sel]], i[sel]] = True
         h = before & mask[u]
         hist = Events(u[h], i[h], t[h], e.n_users, e.n_items, e.name)
-        return RIMSplit(hist, target, start[users], users, span)
+        a = ~before & mask[u]
+        after = Events(u[a], i[a], t[a], e.n_users, e.n_items, e.name)
+        return RIMSplit(hist, target, start[users], users, span, after)
 
     return group(in_a), group(active & ~in_a), train

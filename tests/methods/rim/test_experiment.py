@@ -52,3 +52,32 @@ def test_implicit_baselines_score_co_occurring_items():
         assert s[seen].mean() > s[~seen].mean()
     with pytest.raises(ValueError, match="kind must be one of"):
         implicit_scores(e, np.arange(3), "svd")
+
+
+def test_ml1m_download_code_reads_an_archive_in_its_format(tmp_path, monkeypatch):
+    """ML-1M is not staged here: its download path runs on a tiny archive in GroupLens'
+    format (``ml-1m/ratings.dat``, ``UserID::MovieID::Rating::Timestamp``)."""
+    import io
+    import urllib.request
+    import zipfile
+
+    from reprkit.datasets import interactions
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("ml-1m/ratings.dat", "1::1193::5::978300760\n1::661::3::978302109\n"
+                   "2::1193::4::978298413\n")  # fmt: skip
+    calls = []
+
+    def fake_urlopen(url, timeout=None):
+        calls.append(url)
+        return io.BytesIO(buf.getvalue())
+
+    monkeypatch.setenv("REPRKIT_DATA", str(tmp_path / "empty"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("REPRKIT_OFFLINE", raising=False)
+    monkeypatch.setattr(urllib.request, "urlopen", fake_urlopen)
+    e = interactions.load_ml1m()
+    assert calls == ["https://files.grouplens.org/datasets/movielens/ml-1m.zip"]
+    assert (e.n_users, e.n_items, len(e.time)) == (2, 2, 3) and e.time[0] == 978298413
+    assert (tmp_path / "cache/reprkit/movielens_1m/ml-1m.zip").is_file()

@@ -22,7 +22,7 @@ def _frame(e):
 
 
 @pytest.mark.parametrize("sequence", ["gru", "transformer", "pop"])
-@pytest.mark.parametrize("intensity", ["hawkes", "hawkes_poisson", "ema", "user_pop", "constant"])
+@pytest.mark.parametrize("intensity", ["hawkes", "hp", "ema", "user_pop", "constant"])
 def test_every_combination_scores(events, sequence, intensity):
     m = RIM(sequence=sequence, intensity=intensity, **SMALL).fit(_frame(events), horizon=1.0)
     s = m.scores(["u0", "u1"], at=4.0)
@@ -90,3 +90,19 @@ def test_match_offline_and_online(events):
     assert b.sum(1).tolist() == [1] * 20
     with pytest.raises(ValueError, match="item_duals"):
         m.match(users, items, 4.0, max_per_user=1, min_exposure_per_item=1, online=True)
+
+
+def test_chunked_scoring_equals_one_block(events):
+    m = RIM(**SMALL).fit(_frame(events), horizon=1.0)
+    users = m.users_[:25]
+    one = m.recommend(users, k=4, at=4.0, exclude_seen=True, chunk=10_000)
+    assert (m.recommend(users, k=4, at=4.0, exclude_seen=True, chunk=7) == one).all()
+    s = m.scores(users, at=4.0)
+    s[m.seen(users, at=4.0)] = -np.inf
+    assert (np.take_along_axis(s, np.searchsorted(m.items_, one), 1)[:, :-1]
+            >= np.take_along_axis(s, np.searchsorted(m.items_, one), 1)[:, 1:]).all()  # fmt: skip
+    items = m.items_[:6]
+    aud = m.audience(items, c=5, at=4.0, users=users, chunk=7)
+    assert (aud == m.audience(items, c=5, at=4.0, users=users, chunk=10_000)).all()
+    ref = users[np.argsort(-m.intensity(users, items, at=4.0), axis=0, kind="stable")[:5].T]
+    assert (aud == ref).all()

@@ -8,7 +8,7 @@ from typing import Literal
 from reprkit.core.config import check
 
 SEQUENCES = ("gru", "transformer", "pop")
-INTENSITIES = ("hawkes", "hawkes_poisson", "ema", "user_pop", "constant")
+INTENSITIES = ("hawkes", "hp", "ema", "user_pop", "constant")
 
 
 @dataclass(frozen=True)
@@ -18,14 +18,20 @@ class RIMConfig:
     sequence: Literal["gru", "transformer", "pop"] = "gru"
     hidden: int = 128
     layers: int = 2
-    max_len: int = 50  # last items of a history the sequence model reads
-    epochs: int = 10
-    batch_size: int = 64
-    lr: float = 1e-3
+    max_len: int = 256  # last items of a history the sequence model reads (rime: 256)
+    bptt: int = 32  # GRU: truncated backprop every this many steps (rime: 32)
+    epochs: int = 20  # rime: 20, best epoch on the held-out users
+    batch_size: int = 64  # users per batch
+    optimizer: Literal["adagrad", "adam"] = "adagrad"  # rime: Adagrad (eps 1e-3)
+    lr: float = 0.1  # rime: 0.1; x0.25 after 4 epochs without progress (best state reloaded)
+    val_frac: float = 0.2  # users held out to pick the epoch and drive the schedule (rime: 20 %)
     # λ(x): how many events the user has in [at, at + horizon) (constant: the same for all)
-    intensity: Literal["hawkes", "hawkes_poisson", "ema", "user_pop", "constant"] = "hawkes"
-    n_decays: int = 8  # Hawkes kernels with time scales logspace(-6, 1) horizons
-    l2: float = 1e-3  # Hawkes penalty
+    intensity: Literal["hawkes", "hp", "ema", "user_pop", "constant"] = "hawkes"
+    n_decays: int = 50  # Hawkes kernels with time scales logspace(-6, 1) horizons (rime: 50)
+    hawkes_control: bool = True  # rime's control channel excited by each user's first event
+    # rime: λ at the window start ("intensity"); "count": ∫ λ over the window (ours, earlier)
+    hawkes_predict: Literal["intensity", "count"] = "intensity"
+    l2: float = 1e-3  # Hawkes and Hawkes-Poisson penalty
     ema_half_life: float = 1.0  # in horizons
 
     def validate(self) -> None:
@@ -37,9 +43,18 @@ class RIMConfig:
             self.intensity in INTENSITIES,
             f"intensity must be one of {list(INTENSITIES)}, got {self.intensity!r}",
         )
-        for name in ("hidden", "layers", "max_len", "epochs", "batch_size", "n_decays"):
+        for name in ("hidden", "layers", "max_len", "bptt", "epochs", "batch_size", "n_decays"):
             check(getattr(self, name) >= 1, f"{name} must be >= 1, got {getattr(self, name)}")
+        check(
+            self.optimizer in ("adagrad", "adam"),
+            f"optimizer must be 'adagrad' or 'adam', got {self.optimizer!r}",
+        )
+        check(
+            self.hawkes_predict in ("intensity", "count"),
+            f"hawkes_predict must be 'intensity' or 'count', got {self.hawkes_predict!r}",
+        )
         check(self.lr > 0, f"lr must be > 0, got {self.lr}")
+        check(0 <= self.val_frac < 1, f"val_frac must be in [0, 1), got {self.val_frac}")
         check(self.l2 >= 0, f"l2 must be >= 0, got {self.l2}")
         check(self.ema_half_life > 0, f"ema_half_life must be > 0, got {self.ema_half_life}")
         check(self.seed >= 0, f"seed must be >= 0, got {self.seed}")

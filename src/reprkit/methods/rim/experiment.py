@@ -29,7 +29,13 @@ import numpy as np
 from reprkit.core.config import check, config_to_dict, resolve_profile
 from reprkit.core.device import resolve_device
 from reprkit.core.seed import check_run_args
-from reprkit.datasets.interactions import EVENT_DATASETS, RIMSplit, load_events, rim_split
+from reprkit.datasets.interactions import (
+    EVENT_DATASETS,
+    Events,
+    RIMSplit,
+    load_events,
+    rim_split,
+)
 from reprkit.eval.recsys import assignment_metrics, top_k
 from reprkit.eval.report import RunRecorder, log
 from reprkit.methods.rim.baselines import IMPLICIT_MODELS, implicit_scores
@@ -49,15 +55,16 @@ PRODUCTS: dict[str, tuple[str, str]] = {
     "pop": ("pop", "user_pop"),
     "ema": ("pop", "ema"),
     "hawkes": ("pop", "hawkes"),
-    "hp": ("pop", "hawkes_poisson"),
+    "hp": ("pop", "hp"),
     "rnn": ("rnn", "constant"),
     "rnn_x_pop": ("rnn", "user_pop"),
     "rnn_x_ema": ("rnn", "ema"),
     "rnn_x_hawkes": ("rnn", "hawkes"),
-    "rnn_x_hp": ("rnn", "hawkes_poisson"),
-    "transformer_x_hp": ("transformer", "hawkes_poisson"),
+    "rnn_x_hp": ("rnn", "hp"),
+    "transformer_x_hp": ("transformer", "hp"),
 }
 MODELS = ("random", *PRODUCTS, *IMPLICIT_MODELS)
+RAW = ("heldout_nll", "lambda_max_min", "lambda_log_std")  # diagnostics in their own units
 # paper, ML-1M (not ML-100K), as fractions: Ma et al. (ICLR 2022) Table 2
 _SRC = "RIM (ICLR 2022) Table 2, ML-1M — another dataset than ours, for scale"
 PAPER = {
@@ -115,7 +122,7 @@ PROFILES: dict[str, dict[str, object]] = {
         "exposure_steps": 3,
         "lp_size": (20, 10),
     },
-    "paper": {},  # the defaults: GRU 2 x 128, 10 epochs; ML-100K fits in minutes on CPU
+    "paper": {},  # the defaults: rime's GRU recipe (2 x 128, Adagrad 0.1, 20 epochs)
 }
 
 
@@ -149,11 +156,18 @@ def run(
         curves: list[dict[str, list[dict[str, float]]]] = []
         for seed in seeds:
             test, val, train = rim_split(events, seed)
-            scores, seen, v_scores = _score_all(train, test, val, cfg, seed, dev, progress)
-            truth = test.target & ~seen if cfg.exclude_train else test.target
-            k = max(1, round(cfg.item_frac * events.n_items))
+            fit = _fit_all(train, test, val, cfg, seed, dev, progress)
+            # rime keeps the items with at least one training event; k is 1 % of those
+            keep = np.bincount(fit["pop"].events_.item, minlength=events.n_items) > 0
+            scores, seen, v_scores = _score_all(fit, train, test, val, cfg, seed)
+            scores = {name: v[:, keep] for name, v in scores.items()}
+            seen, v_scores, target = seen[:, keep], v_scores[:, keep], test.target[:, keep]
+            truth = target & ~seen if cfg.exclude_train else target
+            k = max(1, round(cfg.item_frac * int(keep.sum())))
             c = max(1, round(cfg.user_frac * len(test.users)))
             excl = seen if cfg.exclude_train else None
+            for (name, key), v in _diagnostics(fit, test, keep, truth, c, excl).items():
+                res.setdefault((name, key), []).append(v)
             for name, s in scores.items():
                 item = assignment_metrics(top_k(s, k, axis=1, exclude=excl), truth)
                 user = assignment_metrics(top_k(s, c, axis=0, exclude=excl), truth)
@@ -180,50 +194,75 @@ def run(
                 continue
             paper = PAPER.get((name, key))
             rec.add(_row_name(name), key, vals, paper=paper,
-                    source=_SRC if paper is not None else None)  # fmt: skip
+                    source=_SRC if paper is not None else None,
+                    higher_is_better=key != "heldout_nll", fraction=key not in RAW)  # fmt: skip
         _report_matching(rec, curves, res[("dual_vs_lp", "objective_ratio")], cfg)
         rec.note(
-            f"k = {cfg.item_frac:.0%} of {events.n_items} items, C = {cfg.user_frac:.0%} of the "
-            f"test users; pairs in a user's history "
+            f"k = {cfg.item_frac:.0%} of the items with a training event (rime), C = "
+            f"{cfg.user_frac:.0%} of the test users; pairs in a user's history "
             + ("excluded from recommendations and targets." if cfg.exclude_train else "allowed.")
         )
         rec.note(
             "Rows: pop = user activity × item popularity (so that UserRec is not a tie); ema, "
             "hawkes, hp = that intensity × item popularity; rnn = the GRU's p(y|x) alone; "
-            "rnn_x_* = GRU × intensity; transformer_x_hp = causal Transformer × Hawkes-Poisson."
+            "rnn*X = GRU × intensity; transformer*hp = causal Transformer × Hawkes-Poisson. "
+            "Diagnostics: heldout_nll = mean -log p(item | history) of the test users' window "
+            "items (rnn, transformer, item_pop); lambda_max_min / lambda_log_std = the spread of "
+            "λ over the test users (hawkes, hp, pop = user activity); truecount*rnn / "
+            "truecount*pop = UserRec with each test user's true number of window items as λ "
+            "(the ceiling of any intensity with that p)."
         )
         rec.plot("relevance_diversity.png", lambda p: plot_relevance_diversity(curves, p))
 
     return rec.run(body)
 
 
-def _score_all(train, test: RIMSplit, val: RIMSplit, cfg, seed, dev, progress):
-    """{row: (n_test, n_items) scores}, the test users' seen pairs, and the validation users'
-    scores of ``match_model`` (for the online item duals)."""
+def _fit_all(train: Events, test: RIMSplit, val: RIMSplit, cfg, seed, dev, progress) -> dict:
+    """One fitted RIM per sequence model the rows need ("pop": no sequence model, carries the
+    Hawkes and Hawkes-Poisson intensities every row shares). As rime's ``D.auto_regressive``,
+    the models learn from every user's events before its test start plus the validation users'
+    whole kept half (``val.after``); the Hawkes from the test users' histories (validation
+    users are observed without end, so left out), Hawkes-Poisson from the validation users'
+    true counts in their own windows."""
+    events = _concat(train, val.after)
     until = np.full(train.n_users, np.inf)
-    until[test.users], until[val.users] = test.start, val.start
+    until[test.users] = test.start
     needs = {PRODUCTS[m][0] for m in cfg.models if m in PRODUCTS} | {"pop"}
     needs.add(PRODUCTS[cfg.match_model][0])
     fitted: dict[str, RIM] = {}
     for seq in sorted(needs):
-        kind = "hawkes" if seq == "pop" else "constant"  # one Hawkes fit serves every row
+        kind = "hp" if seq == "pop" else "constant"  # one Hawkes (+ HP) fit serves every row
         rim_cfg = replace(
             cfg.rim, seed=seed, sequence="gru" if seq == "rnn" else seq, intensity=kind
         )
         fitted[seq] = RIM(rim_cfg, device=dev, progress=progress).fit(
-            train, horizon=test.horizon, observed_until=until
-        )
-    base = fitted["pop"]  # sequence-free: its intensities are shared by all rows
+            events, horizon=test.horizon, observed_until=until, hp_users=val.users,
+            hp_at=val.start,
+        )  # fmt: skip
+    return fitted
 
-    def product(name: str, split: RIMSplit, cache: dict[str, np.ndarray]) -> np.ndarray:
-        """λ(x) · p(y|x) of a row; ``cache`` keeps each factor of the split once."""
-        seq, kind = PRODUCTS[name]
-        if kind not in cache:
-            cache[kind] = base.user_intensity(split.users, split.start, kind=kind)
-        if seq not in cache:
-            cache[seq] = fitted[seq].item_probs(split.users, split.start)
-        return cache[kind][:, None] * cache[seq]
 
+def _concat(a: Events, b: Events | None) -> Events:
+    if b is None:
+        return a
+    return Events(np.concatenate([a.user, b.user]), np.concatenate([a.item, b.item]),
+                  np.concatenate([a.time, b.time]), a.n_users, a.n_items, a.name)  # fmt: skip
+
+
+def _factor(fitted: dict, name: str, split: RIMSplit, cache: dict) -> np.ndarray:
+    """λ(x) · p(y|x) of a row on a split; ``cache`` keeps each factor of the split once."""
+    seq, kind = PRODUCTS[name]
+    if kind not in cache:
+        cache[kind] = fitted["pop"].user_intensity(split.users, split.start, kind=kind)
+    if seq not in cache:
+        cache[seq] = fitted[seq].item_probs(split.users, split.start)
+    return cache[kind][:, None] * cache[seq]
+
+
+def _score_all(fitted: dict, train: Events, test: RIMSplit, val: RIMSplit, cfg, seed):
+    """{row: (n_test, n_items) scores}, the test users' seen pairs, and the validation users'
+    scores of ``match_model`` (for the online item duals)."""
+    base = fitted["pop"]
     cache: dict[str, np.ndarray] = {}
     scores: dict[str, np.ndarray] = {}
     for name in cfg.models:
@@ -233,7 +272,7 @@ def _score_all(train, test: RIMSplit, val: RIMSplit, cfg, seed, dev, progress):
         elif name in IMPLICIT_MODELS:
             try:
                 scores[name] = implicit_scores(
-                    train,
+                    base.events_,
                     test.users,
                     name,
                     factors=cfg.implicit_factors,
@@ -243,10 +282,41 @@ def _score_all(train, test: RIMSplit, val: RIMSplit, cfg, seed, dev, progress):
             except ImportError as err:
                 log.warning("%s skipped: %s", name, err)
         else:
-            scores[name] = product(name, test, cache)
+            scores[name] = _factor(fitted, name, test, cache)
     seen = base.seen(test.users, test.start)
-    v_scores = np.where(base.seen(val.users, val.start), 0.0, product(cfg.match_model, val, {}))
-    return scores, seen, v_scores
+    v = _factor(fitted, cfg.match_model, val, {})
+    return scores, seen, np.where(base.seen(val.users, val.start), 0.0, v)
+
+
+def _diagnostics(fitted, test: RIMSplit, keep, truth, c: int, excl) -> dict:
+    """Why a product row wins or not: the sequence models' held-out NLL against item
+    popularity, the spread of each intensity over the test users, and the ceiling of UserRec
+    with the true count as λ."""
+    out: dict[tuple[str, str], float] = {}
+    base = fitted["pop"]
+    rows, cols = np.nonzero(test.target)  # every (user, item) of the test windows
+    probs = {"item_pop": base.item_probs(test.users[:1], test.start[:1])[0][None]}
+    for seq in ("rnn", "transformer"):
+        if seq in fitted:
+            probs[seq] = fitted[seq].item_probs(test.users, test.start)
+    for name, p in probs.items():
+        pick = p[rows if len(p) > 1 else 0, cols]
+        out[(name, "heldout_nll")] = float(-np.log(np.maximum(pick, 1e-30)).mean())
+    for kind in ("hawkes", "hp", "user_pop"):
+        lam = np.maximum(base.user_intensity(test.users, test.start, kind=kind), 1e-30)
+        name = "pop" if kind == "user_pop" else kind
+        out[(name, "lambda_max_min")] = float(lam.max() / lam.min())
+        out[(name, "lambda_log_std")] = float(np.log(lam).std())
+    count = test.target.sum(1).astype(np.float64)[:, None]
+    for seq, p in probs.items():
+        if seq == "transformer":
+            continue
+        s = count * np.broadcast_to(p, test.target.shape)[:, keep]
+        name = "truecount*" + ("pop" if seq == "item_pop" else seq)
+        out[(name, "userrec_prec")] = assignment_metrics(top_k(s, c, axis=0, exclude=excl), truth)[
+            "precision"
+        ]
+    return out
 
 
 def _matching(s, v_scores, truth, k: int, n_val: int, steps: int) -> dict[str, list[dict]]:

@@ -22,7 +22,7 @@ from reprkit.core.seed import seeded
 from reprkit.core.validate import as_duration, as_times, lookup
 from reprkit.datasets.interactions import Events, from_columns
 from reprkit.methods.rim.config import INTENSITIES, RIMConfig
-from reprkit.methods.rim.hawkes import Hawkes, _compensator, default_decays
+from reprkit.methods.rim.hawkes import Hawkes, HawkesPoisson, default_decays
 from reprkit.methods.rim.matching import dual_match, greedy_match, online_match, round_dual
 
 CITATION = """@inproceedings{ma2022bridging,
@@ -33,14 +33,22 @@ CITATION = """@inproceedings{ma2022bridging,
 }"""
 
 
-class _Sequence(nn.Module):
-    """Next-item logits after every prefix; items are shifted by one (0 = padding / start)."""
+PAD, START = 0, 1  # token ids; item i is token i + 2
 
-    def __init__(self, n_items: int, cfg: RIMConfig) -> None:
+
+class _Sequence(nn.Module):
+    """Next-item logits after every prefix (rime's word-language-model GRU: tied item
+    embeddings, uniform ±0.1 init, no dropout; or a causal Transformer). Tokens: 0 padding,
+    1 start, item i = i + 2; sequences are padded on the right."""
+
+    def __init__(self, n_items: int, cfg: RIMConfig, log_pop: torch.Tensor | None = None) -> None:
         super().__init__()
         h = cfg.hidden
-        self.emb = nn.Embedding(n_items + 1, h, padding_idx=0)
-        self.bias = nn.Parameter(torch.zeros(n_items))
+        self.emb = nn.Embedding(n_items + 2, h, padding_idx=PAD)
+        nn.init.uniform_(self.emb.weight, -0.1, 0.1)
+        # paper: rime starts the output bias at 0; log item popularity (the popularity model) is
+        # a start the GRU can only improve on (issue #23)
+        self.bias = nn.Parameter(torch.zeros(n_items) if log_pop is None else log_pop.clone())
         if cfg.sequence == "gru":
             self.rnn = nn.GRU(h, h, cfg.layers, batch_first=True)
         else:
@@ -48,16 +56,36 @@ class _Sequence(nn.Module):
             layer = nn.TransformerEncoderLayer(h, 2, 2 * h, dropout=0.1, batch_first=True)
             self.rnn = nn.TransformerEncoder(layer, cfg.layers, enable_nested_tensor=False)
 
-    def forward(self, seq: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, seq: torch.Tensor, hidden: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(logits (B, T, n_items), the GRU's last hidden state or None)."""
         x = self.emb(seq)
         if isinstance(self.rnn, nn.GRU):
-            h = self.rnn(x)[0]
-        else:
+            h, hidden = self.rnn(x, hidden)
+        else:  # right padding: the causal mask alone keeps padding out of real positions
             n = seq.shape[1]
             x = x + self.pos(torch.arange(n, device=seq.device))
             causal = torch.triu(torch.ones(n, n, dtype=torch.bool, device=seq.device), 1)
-            h = self.rnn(x, mask=causal, src_key_padding_mask=seq == 0)
-        return h @ self.emb.weight[1:].T + self.bias  # tied output embedding
+            h, hidden = self.rnn(x, mask=causal), None
+        return h @ self.emb.weight[2:].T + self.bias, hidden  # tied output embedding
+
+    def last_logits(self, seq: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """(B, n_items) logits after each sequence's last real token."""
+        out = self.forward(seq)[0]
+        return out[torch.arange(len(seq)), lengths - 1]
+
+
+def _token_rows(seqs: list[np.ndarray], max_len: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-padded (n, L) tokens ``[START] + items + 2`` of the last ``max_len`` items of each
+    sequence, and their lengths (rime: one sequence per user, truncated at 256)."""
+    rows = [np.concatenate([[START], q[-max_len:] + 2]) if len(q) else np.array([START])
+            for q in seqs]  # fmt: skip
+    lengths = np.array([len(r) for r in rows])
+    out = np.full((len(rows), lengths.max()), PAD, dtype=np.int64)
+    for r, row in enumerate(rows):
+        out[r, : len(row)] = row
+    return torch.from_numpy(out), torch.from_numpy(lengths)
 
 
 def _as_events(
@@ -111,6 +139,8 @@ class RIM(BaseEstimator):
         user_col: str = "user",
         item_col: str = "item",
         time_col: str = "timestamp",
+        hp_users: Any = None,
+        hp_at: Any = None,
     ) -> RIM:
         """``events``: a DataFrame with user, item and time columns (named by ``user_col``,
         ``item_col``, ``time_col``; ids of any hashable type; times numeric or datetimes; extra
@@ -118,8 +148,14 @@ class RIM(BaseEstimator):
         length of the future window the intensity counts events in (the times' unit, or a
         ``pd.Timedelta`` when the times are datetimes). ``observed_until``: the end of the
         observation, one time for all users or one per user (in ``users_`` order; default: the
-        last event overall), for the Hawkes likelihood. Intensities are expected counts per
-        ``horizon``, whatever the unit."""
+        last event overall), for the Hawkes likelihood; users with ``inf`` are left out of it.
+        Intensities are expected counts per ``horizon``, whatever the unit.
+
+        ``intensity="hp"`` (Hawkes-Poisson) is calibrated on users' true counts in windows
+        [``hp_at``, ``hp_at`` + horizon) whose events are in ``events``: ``hp_users`` (raw ids,
+        e.g. held-out validation users) with ``hp_at`` (one time or one per user); default:
+        every user with a finite observation end and an event before its last horizon, at
+        ``observed_until - horizon``."""
         cfg = self.config
         e, users, items, dt = _as_events(events, user_col, item_col, time_col)
         self.horizon_ = as_duration(horizon, "horizon", datetimes=dt)
@@ -140,49 +176,108 @@ class RIM(BaseEstimator):
         self.fitted_ = True
         self.item_pop_ = np.bincount(e.item, minlength=e.n_items) + 1.0
         self.item_pop_ /= self.item_pop_.sum()
-        if cfg.intensity in ("hawkes", "hawkes_poisson"):
-            # each user from its first event to the end of its observation
-            groups = [(u, idx) for u, idx in enumerate(_by_user(e)) if len(idx)]
+        if cfg.intensity in ("hawkes", "hp"):
+            # each user from its first event to the end of its observation; users observed
+            # without end (observed_until = inf) stay out, as rime leaves out users without a
+            # test start (``models/hawkes.py``, "training users must have finite time")
+            groups = [(u, idx) for u, idx in enumerate(_by_user(e))
+                      if len(idx) and np.isfinite(end[u])]  # fmt: skip
+            if not groups:
+                raise ValueError("the Hawkes fit needs users with a finite observed_until")
             seqs = [e.time[idx] / self.horizon_ for _, idx in groups]
             ends = end[[u for u, _ in groups]] / self.horizon_
             if np.any(ends <= [q[-1] for q in seqs]):
                 raise ValueError("observed_until must be after each user's last event")
-            self.hawkes_ = Hawkes(default_decays(cfg.n_decays), cfg.l2).fit(
-                seqs, [q[0] for q in seqs], ends
-            )
+            self.hawkes_ = Hawkes(default_decays(cfg.n_decays), cfg.l2, cfg.hawkes_control)
+            self.hawkes_.fit(seqs, ends)
+        if cfg.intensity == "hp":
+            self._fit_hp(hp_users, hp_at, end)
         self.seq_ = self._fit_sequence(e) if cfg.sequence != "pop" else None
         return self
 
-    def _fit_sequence(self, e: Events) -> _Sequence:
-        cfg = self.config
-        n = cfg.max_len
-        rows = []
-        for idx in _by_user(e):
-            items = e.item[idx] + 1
-            for end in range(len(items), 0, -n):  # chunks of at most n targets, newest first
-                tgt = items[max(0, end - n) : end]
-                inp = np.concatenate(
-                    [[items[end - len(tgt) - 1] if end - len(tgt) > 0 else 0], tgt[:-1]]
+    def _fit_hp(self, users: Any, at: Any, end: np.ndarray) -> None:
+        """Hawkes-Poisson weights from true counts in the calibration windows."""
+        e, h = self.events_, self.horizon_
+        if users is None:
+            first = np.array([e.time[idx[0]] if len(idx) else np.inf for idx in _by_user(e)])
+            u = np.flatnonzero(np.isfinite(end) & (first < end - h))
+            t = end[u] - h
+            if len(u) == 0:
+                raise ValueError(
+                    "intensity='hp' needs calibration users: none has an event before its last "
+                    "horizon; pass hp_users= and hp_at="
                 )
-                row = np.zeros((2, n), dtype=np.int64)
-                row[0, n - len(inp) :], row[1, n - len(tgt) :] = inp, tgt
-                rows.append(row)
-        data = torch.from_numpy(np.stack(rows))  # (R, 2, n): input and target, 0 = padding
+        else:
+            if at is None:
+                raise ValueError("hp_users needs hp_at (their window starts)")
+            u = self._dense(users, self.users_, "users", "error")
+            t = self._at(at, len(u))
+        states = np.stack([self.hawkes_.state(e.time[self._history(a, b)] / h, b / h)
+                           for a, b in zip(u, t, strict=True)])  # fmt: skip
+        counts = np.array([np.sum((e.time[idx] >= b) & (e.time[idx] < b + h))
+                           for idx, b in zip((_by_user(e)[a] for a in u), t, strict=True)])  # fmt: skip
+        if counts.sum() == 0:
+            raise ValueError("intensity='hp': the calibration windows hold no events")
+        self.hp_ = HawkesPoisson(self.config.l2).fit(states, counts)
+
+    def _fit_sequence(self, e: Events) -> _Sequence:
+        """rime's recipe (``models/rnn.py``): one sequence per user (last ``max_len`` items),
+        ``val_frac`` of the users held out, Adagrad lr 0.1 (eps 1e-3), the learning rate x0.25
+        after 4 epochs without a better held-out loss (then the best state is reloaded), the
+        best epoch kept; the GRU backpropagates through ``bptt`` steps at a time."""
+        cfg = self.config
+        tokens, lengths = _token_rows([e.item[idx] for idx in _by_user(e) if len(idx)], cfg.max_len)
+        gen = torch.Generator().manual_seed(cfg.seed)
+        order = torch.randperm(len(tokens), generator=gen)
+        n_val = int(round(cfg.val_frac * len(tokens))) if len(tokens) >= 5 else 0
+        val, train = order[:n_val], order[n_val:]
         with seeded(cfg.seed):
-            model = _Sequence(e.n_items, cfg).to(self.device)
-            opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-            gen = torch.Generator().manual_seed(cfg.seed)
+            log_pop = torch.log(torch.as_tensor(self.item_pop_, dtype=torch.float32))
+            model = _Sequence(e.n_items, cfg, log_pop).to(self.device)
+            opt = (
+                torch.optim.Adagrad(model.parameters(), lr=cfg.lr, eps=1e-3)
+                if cfg.optimizer == "adagrad"
+                else torch.optim.Adam(model.parameters(), lr=cfg.lr)
+            )
+            sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.25, patience=4)
+            best, best_state = float("inf"), None
+            self.sequence_curve_ = []
             for _ in progress_bar(range(cfg.epochs), desc="sequence", progress=self.progress):
                 model.train()
-                for idx in torch.randperm(len(data), generator=gen).split(cfg.batch_size):
-                    inp, tgt = data[idx, 0].to(self.device), data[idx, 1].to(self.device)
-                    logits = model(inp)
-                    mask = tgt > 0
-                    loss = nnf.cross_entropy(logits[mask], tgt[mask] - 1)
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
+                for idx in train[torch.randperm(len(train), generator=gen)].split(cfg.batch_size):
+                    self._train_batch(model, opt, tokens[idx, : int(lengths[idx].max())])
+                loss = _sequence_nll(model, tokens[val] if n_val else tokens[train], self.device)
+                self.sequence_curve_.append(loss)
+                lr = opt.param_groups[0]["lr"]
+                if loss < best:
+                    best = loss
+                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                sched.step(loss)
+                if opt.param_groups[0]["lr"] < lr and best_state is not None:
+                    model.load_state_dict(best_state)  # rime's _ReduceLRLoadCkpt
+            if best_state is not None:
+                model.load_state_dict(best_state)
+        self.sequence_val_nll_ = best
         return model.eval()
+
+    def _train_batch(self, model: _Sequence, opt, batch: torch.Tensor) -> None:
+        """One pass over a batch: next-token NLL, padding ignored; the GRU carries its hidden
+        state (detached) across windows of ``bptt`` steps, the Transformer takes it whole."""
+        batch = batch.to(self.device)
+        inp, tgt = batch[:, :-1], batch[:, 1:] - 2  # targets as item ids; padding -> -2
+        step = self.config.bptt if self.config.sequence == "gru" else inp.shape[1]
+        hidden = None
+        for a in range(0, inp.shape[1], step):
+            logits, hidden = model(inp[:, a : a + step], hidden)
+            y = tgt[:, a : a + step]
+            mask = y >= 0
+            if not mask.any():
+                break
+            loss = nnf.cross_entropy(logits[mask], y[mask])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            hidden = hidden.detach() if hidden is not None else None
 
     # -- scoring ------------------------------------------------------------------------------
 
@@ -221,8 +316,10 @@ class RIM(BaseEstimator):
         cfg, e, h = self.config, self.events_, self.horizon_
         if kind not in INTENSITIES:
             raise ValueError(f"kind must be one of {list(INTENSITIES)}, got {kind!r}")
-        if kind.startswith("hawkes") and not hasattr(self, "hawkes_"):
-            raise ValueError(f"kind {kind!r} needs a RIM fitted with a Hawkes intensity")
+        if kind == "hawkes" and not hasattr(self, "hawkes_"):
+            raise ValueError("kind 'hawkes' needs a RIM fitted with intensity 'hawkes' or 'hp'")
+        if kind == "hp" and not hasattr(self, "hp_"):
+            raise ValueError("kind 'hp' needs a RIM fitted with intensity 'hp'")
         out = np.zeros(len(users))
         for r, (u, t) in enumerate(zip(users, at, strict=True)):
             times = e.time[self._history(u, t)] / h
@@ -233,13 +330,12 @@ class RIM(BaseEstimator):
                 out[r] = np.exp(-np.log(2) * (now - times) / cfg.ema_half_life).sum()
             elif kind == "user_pop":
                 out[r] = (len(times) + 1) / (now - times[0] + 1 if len(times) else 1.0)
+            elif kind == "hp":
+                out[r] = float(self.hp_.predict(self.hawkes_.state(times, now)[None])[0])
+            elif cfg.hawkes_predict == "intensity":  # rime: λ at the window start
+                out[r] = self.hawkes_.intensity(times, now)
             else:
-                c = _compensator(times, now, now + 1.0, self.hawkes_.decays)
-                mu = self.hawkes_.mu_
-                if kind == "hawkes_poisson" and len(times):
-                    # the user's own rate, shrunk to the population's by one horizon of prior
-                    mu = (len(times) + mu) / (now - times[0] + 1.0)
-                out[r] = mu * c[0] + self.hawkes_.alpha_ @ c[1:]
+                out[r] = self.hawkes_.expected_count(times, now, 1.0)
         return out
 
     @torch.no_grad()
@@ -247,14 +343,13 @@ class RIM(BaseEstimator):
         """p(y | x): (n, n_items) next-item probabilities given each user's history."""
         if self.seq_ is None:
             return np.tile(self.item_pop_, (len(users), 1))
-        n = self.config.max_len
-        seqs = np.zeros((len(users), n), dtype=np.int64)
-        for r, (u, t) in enumerate(zip(users, at, strict=True)):
-            seq = np.concatenate([[0], self.events_.item[self._history(u, t)] + 1])[-n:]
-            seqs[r, n - len(seq) :] = seq
+        hist = [self.events_.item[self._history(u, t)] for u, t in zip(users, at, strict=True)]
+        tokens, lengths = _token_rows(hist, self.config.max_len)
         out = []
-        for chunk in torch.from_numpy(seqs).split(512):
-            out.append(torch.softmax(self.seq_(chunk.to(self.device))[:, -1], -1).cpu())
+        for a in range(0, len(tokens), 512):
+            rows, n = tokens[a : a + 512], lengths[a : a + 512]
+            rows = rows[:, : int(n.max())].to(self.device)
+            out.append(torch.softmax(self.seq_.last_logits(rows, n.to(self.device)), -1).cpu())
         return torch.cat(out).numpy()
 
     def _users_at(self, users: Any, at: Any, unknown: str) -> tuple[np.ndarray, np.ndarray]:
@@ -291,26 +386,58 @@ class RIM(BaseEstimator):
         return self.scores(users, at, unknown=unknown)[:, cols]
 
     def recommend(
-        self, users: Any, k: int, at: Any, *, exclude_seen: bool = False, unknown: str = "cold"
+        self,
+        users: Any,
+        k: int,
+        at: Any,
+        *,
+        exclude_seen: bool = False,
+        unknown: str = "cold",
+        chunk: int = 2048,
     ) -> np.ndarray:
-        """ItemRec: (n_users, k) raw item ids, best first."""
+        """ItemRec: (n_users, k) raw item ids, best first. Users are scored ``chunk`` at a time:
+        memory holds one chunk × items block, never the whole users × items matrix."""
         self._check_fitted()
         n_items = len(self.items_)
         if not 1 <= k <= n_items:
             raise ValueError(f"k must be in [1, {n_items}] (the catalogue), got {k}")
-        s = self.scores(users, at, unknown=unknown)
-        if exclude_seen:
-            s = np.where(self.seen(users, at), -np.inf, s)
-        return self.items_[np.argsort(-s, axis=1, kind="stable")[:, :k]]
+        u, t = self._users_at(users, at, unknown)
+        out = np.empty((len(u), k), dtype=np.int64)
+        for a in progress_bar(range(0, len(u), chunk), desc="recommend", progress=self.progress):
+            uu, tt = u[a : a + chunk], t[a : a + chunk]
+            s = self._user_intensity(uu, tt, self.config.intensity)[:, None] * self._item_probs(
+                uu, tt
+            )
+            if exclude_seen:
+                s[self._seen(uu, tt)] = -np.inf
+            out[a : a + chunk] = _top(s, k, axis=1)
+        return self.items_[out]
 
-    def audience(self, items: Any, c: int, at: Any, *, users: Any = None) -> np.ndarray:
-        """UserRec: (n_items, c) raw user ids (among ``users``, default all known), best first."""
+    def audience(
+        self, items: Any, c: int, at: Any, *, users: Any = None, chunk: int = 2048
+    ) -> np.ndarray:
+        """UserRec: (n_items, c) raw user ids (among ``users``, default all known), best first.
+        Users are scored ``chunk`` at a time and each item keeps its running top ``c``."""
         self._check_fitted()
         users = self.users_ if users is None else np.atleast_1d(np.asarray(users))
         if not 1 <= c <= len(users):
             raise ValueError(f"c must be in [1, {len(users)}] (the candidate users), got {c}")
-        s = self.intensity(users, items, at)  # (n_users, n_items)
-        return users[np.argsort(-s, axis=0, kind="stable")[:c].T]
+        cols = self._dense(items, self.items_, "items", "error")
+        u, t = self._users_at(users, at, "cold")
+        best_s = np.full((0, len(cols)), -np.inf)
+        best_i = np.zeros((0, len(cols)), dtype=np.int64)
+        for a in progress_bar(range(0, len(u), chunk), desc="audience", progress=self.progress):
+            uu, tt = u[a : a + chunk], t[a : a + chunk]
+            lam = self._user_intensity(uu, tt, self.config.intensity)
+            s = lam[:, None] * self._item_probs(uu, tt)[:, cols]
+            best_s = np.concatenate([best_s, s])
+            best_i = np.concatenate(
+                [best_i, np.repeat(np.arange(a, a + len(uu))[:, None], len(cols), 1)]
+            )
+            keep = _top(best_s, min(c, len(best_s)), axis=0)
+            best_s = np.take_along_axis(best_s, keep, 0)
+            best_i = np.take_along_axis(best_i, keep, 0)
+        return users[best_i.T]
 
     def match(
         self,
@@ -355,6 +482,9 @@ class RIM(BaseEstimator):
     def seen(self, users: Any, at: Any) -> np.ndarray:
         """(n_users, n_items) bool: the pairs in each user's history before ``at``."""
         u, t = self._users_at(users, at, "cold")
+        return self._seen(u, t)
+
+    def _seen(self, u: np.ndarray, t: np.ndarray) -> np.ndarray:
         seen = np.zeros((len(u), len(self.items_)), dtype=bool)
         for r, (uu, tt) in enumerate(zip(u, t, strict=True)):
             seen[r, self.events_.item[self._history(uu, tt)]] = True
@@ -377,7 +507,9 @@ class RIM(BaseEstimator):
             "seq": self.seq_.state_dict() if self.seq_ is not None else None,
         }
         if hasattr(self, "hawkes_"):
-            state["hawkes"] = [self.hawkes_.mu_, *self.hawkes_.alpha_.tolist()]
+            state["hawkes"] = self.hawkes_.coef_.tolist()
+        if hasattr(self, "hp_"):
+            state["hp"] = self.hp_.w_.tolist()
         return state
 
     def _set_state(self, state: dict[str, Any]) -> None:
@@ -391,13 +523,46 @@ class RIM(BaseEstimator):
         self.datetimes_ = bool(state.get("datetimes", False))
         self.seq_ = None
         if state["seq"] is not None:
-            self.seq_ = _Sequence(n_items, cfg).to(self.device)
+            self.seq_ = _Sequence(n_items, cfg).to(self.device)  # the bias comes with the state
             self.seq_.load_state_dict(state["seq"])
             self.seq_.eval()
         if "hawkes" in state:
-            self.hawkes_ = Hawkes(default_decays(cfg.n_decays), cfg.l2)
-            self.hawkes_.mu_ = state["hawkes"][0]
-            self.hawkes_.alpha_ = np.asarray(state["hawkes"][1:])
+            self.hawkes_ = Hawkes(default_decays(cfg.n_decays), cfg.l2, cfg.hawkes_control)
+            self.hawkes_.set_coef(state["hawkes"])
+        if "hp" in state:
+            self.hp_ = HawkesPoisson(cfg.l2)
+            self.hp_.w_ = np.asarray(state["hp"])
+
+
+@torch.no_grad()
+def _sequence_nll(model: _Sequence, tokens: torch.Tensor, device, chunk: int = 256) -> float:
+    """Mean next-item NLL per real token of right-padded rows (whole sequences at once)."""
+    model.eval()
+    total, n = 0.0, 0
+    for rows in tokens.split(chunk):
+        rows = rows.to(device)
+        logits = model(rows[:, :-1])[0]
+        y = rows[:, 1:] - 2
+        mask = y >= 0
+        total += float(nnf.cross_entropy(logits[mask], y[mask], reduction="sum"))
+        n += int(mask.sum())
+    model.train()
+    return total / max(n, 1)
+
+
+def _top(s: np.ndarray, k: int, axis: int) -> np.ndarray:
+    """Indices of the ``k`` largest entries along ``axis``, best first (ties: lower index)."""
+    if k < s.shape[axis]:
+        part = np.argpartition(-s, k - 1, axis=axis)
+        part = part[:, :k] if axis == 1 else part[:k]
+        # re-sort the candidates; a stable sort on (score, index) keeps ties in index order
+        part = np.sort(part, axis=axis)
+    else:
+        part = np.broadcast_to(
+            np.arange(s.shape[axis]).reshape((1, -1) if axis else (-1, 1)), s.shape
+        )
+    vals = np.take_along_axis(s, part, axis)
+    return np.take_along_axis(part, np.argsort(-vals, axis=axis, kind="stable"), axis)
 
 
 def _by_user(e: Events) -> list[np.ndarray]:

@@ -25,6 +25,8 @@ class RIMConfig:
     optimizer: Literal["adagrad", "adam"] = "adagrad"  # rime: Adagrad (eps 1e-3)
     lr: float = 0.1  # rime: 0.1; x0.25 after 4 epochs without progress (best state reloaded)
     val_frac: float = 0.2  # users held out to pick the epoch and drive the schedule (rime: 20 %)
+    # output bias starts at log item popularity (ours; rime starts at 0)
+    pop_bias_init: bool = True
     # λ(x): how many events the user has in [at, at + horizon) (constant: the same for all)
     intensity: Literal["hawkes", "hp", "ema", "user_pop", "constant"] = "hawkes"
     n_decays: int = 50  # Hawkes kernels with time scales logspace(-6, 1) horizons (rime: 50)

@@ -233,7 +233,8 @@ class RIM(BaseEstimator):
         val, train = order[:n_val], order[n_val:]
         with seeded(cfg.seed):
             log_pop = torch.log(torch.as_tensor(self.item_pop_, dtype=torch.float32))
-            model = _Sequence(e.n_items, cfg, log_pop).to(self.device)
+            model = _Sequence(e.n_items, cfg, log_pop if cfg.pop_bias_init else None)
+            model = model.to(self.device)
             opt = (
                 torch.optim.Adagrad(model.parameters(), lr=cfg.lr, eps=1e-3)
                 if cfg.optimizer == "adagrad"

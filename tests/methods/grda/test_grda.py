@@ -254,3 +254,25 @@ def test_fit_seeds_refuses_bad_seeds_and_pair_score(spiral):
         fit_seeds([1, 1], spiral.x, spiral.y, spiral.domain, spiral.A, spiral.sources)
     with pytest.raises(ValueError, match="pair_score.*unit_metric"):
         GRDA(pair_score="cosine")
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # nothing trained: empty evaluations
+def test_lam_rows_set_one_rows_weight(monkeypatch):
+    from reprkit.datasets.domains import spiral_domains
+    from reprkit.methods.grda import experiment
+
+    seen = {}
+
+    def fake_fit(seeds, *args, config, **kw):
+        seen[config.adapt, config.pairing] = config.lam
+        return []
+
+    monkeypatch.setattr(experiment, "fit_seeds", fake_fit)
+    cfg = experiment.resolve_config("smoke", {"lam_rows": "dann:0.01,grda_index_aligned:0.3"})
+    data = spiral_domains()
+    for row in ("dann", "grda", "grda_index_aligned"):
+        experiment.run_adapter(row, data, cfg, [0], "cpu", False)  # only the config matters
+    assert seen == {("dann", "independent"): 0.01, ("grda", "independent"): 1.0,
+                    ("grda", "index_aligned"): 0.3}  # fmt: skip
+    with pytest.raises(ValueError, match="lam_rows entries"):
+        experiment.resolve_config("smoke", {"lam_rows": "dann:-1"})

@@ -78,6 +78,8 @@ class GRDAExperimentConfig:
     adapters: tuple[str, ...] = ROWS
     eval_every: int = 10
     last_evals: int = 5
+    # per-row adversarial weight overriding grda.lam, as "row:λ" (TPT-48: chosen by choose_lam)
+    lam_rows: tuple[str, ...] = ()
 
     def validate(self) -> None:
         bad = [a for a in self.adapters if a not in ROWS]
@@ -85,9 +87,23 @@ class GRDAExperimentConfig:
             not bad and len(self.adapters) > 0,
             f"adapters must be a subset of {list(ROWS)}, got {list(self.adapters)}",
         )
+        for item in self.lam_rows:
+            row, _, lam = item.partition(":")
+            check(
+                row in ROWS and _is_nonneg_float(lam),
+                f"lam_rows entries must be 'row:λ' with a row of {list(ROWS)} and λ >= 0, "
+                f"got {item!r}",
+            )
         check(self.eval_every >= 1, f"eval_every must be >= 1, got {self.eval_every}")
         check(self.last_evals >= 1, f"last_evals must be >= 1, got {self.last_evals}")
         self.grda.validate()
+
+
+def _is_nonneg_float(text: str) -> bool:
+    try:
+        return float(text) >= 0
+    except ValueError:
+        return False
 
 
 PROFILES: dict[str, dict[str, object]] = {
@@ -136,6 +152,9 @@ def run_adapter(
     import time
 
     gcfg = replace(cfg.grda, **VARIANTS.get(adapt, {"adapt": adapt}))
+    lam = dict(item.split(":") for item in cfg.lam_rows).get(adapt)
+    if lam is not None:
+        gcfg = replace(gcfg, lam=float(lam))
     evals: dict[int, list[tuple[float, np.ndarray]]] = {s: [] for s in seeds}
 
     def on_epoch(epoch: int, model: GRDA) -> None:

@@ -24,6 +24,7 @@ class RIMConfig:
     batch_size: int = 64  # users per batch
     optimizer: Literal["adagrad", "adam"] = "adagrad"  # rime: Adagrad (eps 1e-3)
     lr: float = 0.1  # rime: 0.1; x0.25 after 4 epochs without progress (best state reloaded)
+    lr_transformer: float = 0.025  # the Transformer's (rime: 0.1 / 4)
     val_frac: float = 0.2  # users held out to pick the epoch and drive the schedule (rime: 20 %)
     # output bias starts at log item popularity (ours; rime starts at 0)
     pop_bias_init: bool = True
@@ -56,6 +57,7 @@ class RIMConfig:
             f"hawkes_predict must be 'intensity' or 'count', got {self.hawkes_predict!r}",
         )
         check(self.lr > 0, f"lr must be > 0, got {self.lr}")
+        check(self.lr_transformer > 0, f"lr_transformer must be > 0, got {self.lr_transformer}")
         check(0 <= self.val_frac < 1, f"val_frac must be in [0, 1), got {self.val_frac}")
         check(self.l2 >= 0, f"l2 must be >= 0, got {self.l2}")
         check(self.ema_half_life > 0, f"ema_half_life must be > 0, got {self.ema_half_life}")

@@ -59,7 +59,9 @@ class _Sequence(nn.Module):
     def forward(
         self, seq: torch.Tensor, hidden: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(logits (B, T, n_items), the GRU's last hidden state or None)."""
+        """(hidden states (B, T, H), the GRU's last hidden state or None); :meth:`logits`
+        turns hidden states into next-item logits (only where they are needed: padding is
+        most of a batch of users' sequences)."""
         x = self.emb(seq)
         if isinstance(self.rnn, nn.GRU):
             h, hidden = self.rnn(x, hidden)
@@ -68,12 +70,15 @@ class _Sequence(nn.Module):
             x = x + self.pos(torch.arange(n, device=seq.device))
             causal = torch.triu(torch.ones(n, n, dtype=torch.bool, device=seq.device), 1)
             h, hidden = self.rnn(x, mask=causal), None
-        return h @ self.emb.weight[2:].T + self.bias, hidden  # tied output embedding
+        return h, hidden
+
+    def logits(self, h: torch.Tensor) -> torch.Tensor:
+        return h @ self.emb.weight[2:].T + self.bias  # tied output embedding
 
     def last_logits(self, seq: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """(B, n_items) logits after each sequence's last real token."""
-        out = self.forward(seq)[0]
-        return out[torch.arange(len(seq)), lengths - 1]
+        h = self.forward(seq)[0]
+        return self.logits(h[torch.arange(len(seq)), lengths - 1])
 
 
 def _token_rows(seqs: list[np.ndarray], max_len: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -235,10 +240,11 @@ class RIM(BaseEstimator):
             log_pop = torch.log(torch.as_tensor(self.item_pop_, dtype=torch.float32))
             model = _Sequence(e.n_items, cfg, log_pop if cfg.pop_bias_init else None)
             model = model.to(self.device)
+            lr = cfg.lr_transformer if cfg.sequence == "transformer" else cfg.lr
             opt = (
-                torch.optim.Adagrad(model.parameters(), lr=cfg.lr, eps=1e-3)
+                torch.optim.Adagrad(model.parameters(), lr=lr, eps=1e-3)
                 if cfg.optimizer == "adagrad"
-                else torch.optim.Adam(model.parameters(), lr=cfg.lr)
+                else torch.optim.Adam(model.parameters(), lr=lr)
             )
             sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.25, patience=4)
             best, best_state = float("inf"), None
@@ -249,12 +255,12 @@ class RIM(BaseEstimator):
                     self._train_batch(model, opt, tokens[idx, : int(lengths[idx].max())])
                 loss = _sequence_nll(model, tokens[val] if n_val else tokens[train], self.device)
                 self.sequence_curve_.append(loss)
-                lr = opt.param_groups[0]["lr"]
+                lr_now = opt.param_groups[0]["lr"]
                 if loss < best:
                     best = loss
                     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
                 sched.step(loss)
-                if opt.param_groups[0]["lr"] < lr and best_state is not None:
+                if opt.param_groups[0]["lr"] < lr_now and best_state is not None:
                     model.load_state_dict(best_state)  # rime's _ReduceLRLoadCkpt
             if best_state is not None:
                 model.load_state_dict(best_state)
@@ -269,12 +275,12 @@ class RIM(BaseEstimator):
         step = self.config.bptt if self.config.sequence == "gru" else inp.shape[1]
         hidden = None
         for a in range(0, inp.shape[1], step):
-            logits, hidden = model(inp[:, a : a + step], hidden)
+            h, hidden = model(inp[:, a : a + step], hidden)
             y = tgt[:, a : a + step]
             mask = y >= 0
             if not mask.any():
                 break
-            loss = nnf.cross_entropy(logits[mask], y[mask])
+            loss = nnf.cross_entropy(model.logits(h[mask]), y[mask])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -542,10 +548,10 @@ def _sequence_nll(model: _Sequence, tokens: torch.Tensor, device, chunk: int = 2
     total, n = 0.0, 0
     for rows in tokens.split(chunk):
         rows = rows.to(device)
-        logits = model(rows[:, :-1])[0]
+        h = model(rows[:, :-1])[0]
         y = rows[:, 1:] - 2
         mask = y >= 0
-        total += float(nnf.cross_entropy(logits[mask], y[mask], reduction="sum"))
+        total += float(nnf.cross_entropy(model.logits(h[mask]), y[mask], reduction="sum"))
         n += int(mask.sum())
     model.train()
     return total / max(n, 1)

@@ -106,3 +106,22 @@ def test_chunked_scoring_equals_one_block(events):
     assert (aud == m.audience(items, c=5, at=4.0, users=users, chunk=10_000)).all()
     ref = users[np.argsort(-m.intensity(users, items, at=4.0), axis=0, kind="stable")[:5].T]
     assert (aud == ref).all()
+
+
+def test_hp_calibration_arguments(events):
+    frame = _frame(events)
+    users = ["u0", "u1", "u2"]
+    m = RIM(sequence="pop", intensity="hp").fit(
+        frame, horizon=1.0, hp_users=users, hp_at=2.0, hp_counts=[3, 0, 1]
+    )
+    assert (m.user_intensity(users, at=4.0) >= 0).all() and (m.hp_.w_ >= 0).all()
+    with pytest.raises(ValueError, match="hp_counts must be 3 counts"):
+        RIM(sequence="pop", intensity="hp").fit(
+            frame, horizon=1.0, hp_users=users, hp_at=2.0, hp_counts=[1, 2]
+        )
+    with pytest.raises(ValueError, match="hp_users needs hp_at"):
+        RIM(sequence="pop", intensity="hp").fit(frame, horizon=1.0, hp_users=users)
+    with pytest.raises(ValueError, match="needs a RIM fitted with intensity 'hp'"):
+        RIM(sequence="pop", intensity="hawkes").fit(frame, horizon=1.0).user_intensity(
+            users, at=4.0, kind="hp"
+        )

@@ -89,6 +89,10 @@ class RIMExperimentConfig:
     exclude_train: bool = True
     implicit_factors: int = 64
     implicit_iterations: int = 15
+    # rime's D.auto_regressive: the models also learn from the validation users' whole kept
+    # half (their windows included); False: only events before each user's test start
+    val_in_training: bool = True
+    trained_items_only: bool = True  # rime: candidates = items with a training event
     match_model: str = "rnn_x_hp"
     exposure_steps: int = 4  # c_min from 0 to the most the capacity allows
     lp_size: tuple[int, int] = (60, 40)  # users x items of the dual-vs-LP check
@@ -122,7 +126,11 @@ PROFILES: dict[str, dict[str, object]] = {
         "exposure_steps": 3,
         "lp_size": (20, 10),
     },
-    "paper": {},  # the defaults: rime's GRU recipe (2 x 128, Adagrad 0.1, 20 epochs)
+    # the defaults: rime's GRU recipe (2 x 128, Adagrad 0.1, 20 epochs). The Transformer row
+    # (rime's recipe: 20 epochs over 256 items with full attention) alone takes about 2.5 min a
+    # seed on 2 cores; it runs with --set models=... (docs/methods/rim.md) to keep the paper
+    # profile under 10 minutes for 5 seeds
+    "paper": {"models": tuple(m for m in MODELS if m != "transformer_x_hp")},
 }
 
 
@@ -159,6 +167,7 @@ def run(
             fit = _fit_all(train, test, val, cfg, seed, dev, progress)
             # rime keeps the items with at least one training event; k is 1 % of those
             keep = np.bincount(fit["pop"].events_.item, minlength=events.n_items) > 0
+            keep |= not cfg.trained_items_only
             scores, seen, v_scores = _score_all(fit, train, test, val, cfg, seed)
             scores = {name: v[:, keep] for name, v in scores.items()}
             seen, v_scores, target = seen[:, keep], v_scores[:, keep], test.target[:, keep]
@@ -224,12 +233,15 @@ def _fit_all(train: Events, test: RIMSplit, val: RIMSplit, cfg, seed, dev, progr
     whole kept half (``val.after``); the Hawkes from the test users' histories (validation
     users are observed without end, so left out), Hawkes-Poisson from the validation users'
     true counts in their own windows."""
-    events = _concat(train, val.after)
+    events = _concat(train, val.after if cfg.val_in_training else None)
     until = np.full(train.n_users, np.inf)
     until[test.users] = test.start
     needs = {PRODUCTS[m][0] for m in cfg.models if m in PRODUCTS} | {"pop"}
     needs.add(PRODUCTS[cfg.match_model][0])
     fitted: dict[str, RIM] = {}
+    # the validation users' true counts in their own windows (Hawkes-Poisson's targets)
+    win = val.after.time < val.start[np.searchsorted(val.users, val.after.user)] + val.horizon
+    counts = np.bincount(np.searchsorted(val.users, val.after.user[win]), minlength=len(val.users))
     for seq in sorted(needs):
         kind = "hp" if seq == "pop" else "constant"  # one Hawkes (+ HP) fit serves every row
         rim_cfg = replace(
@@ -237,7 +249,7 @@ def _fit_all(train: Events, test: RIMSplit, val: RIMSplit, cfg, seed, dev, progr
         )
         fitted[seq] = RIM(rim_cfg, device=dev, progress=progress).fit(
             events, horizon=test.horizon, observed_until=until, hp_users=val.users,
-            hp_at=val.start,
+            hp_at=val.start, hp_counts=counts,
         )  # fmt: skip
     return fitted
 

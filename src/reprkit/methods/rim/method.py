@@ -146,6 +146,7 @@ class RIM(BaseEstimator):
         time_col: str = "timestamp",
         hp_users: Any = None,
         hp_at: Any = None,
+        hp_counts: Any = None,
     ) -> RIM:
         """``events``: a DataFrame with user, item and time columns (named by ``user_col``,
         ``item_col``, ``time_col``; ids of any hashable type; times numeric or datetimes; extra
@@ -157,8 +158,9 @@ class RIM(BaseEstimator):
         Intensities are expected counts per ``horizon``, whatever the unit.
 
         ``intensity="hp"`` (Hawkes-Poisson) is calibrated on users' true counts in windows
-        [``hp_at``, ``hp_at`` + horizon) whose events are in ``events``: ``hp_users`` (raw ids,
-        e.g. held-out validation users) with ``hp_at`` (one time or one per user); default:
+        [``hp_at``, ``hp_at`` + horizon): ``hp_users`` (raw ids, e.g. held-out validation
+        users) with ``hp_at`` (one time or one per user) and ``hp_counts`` (their numbers of
+        events in the windows; default: counted in ``events``); default:
         every user with a finite observation end and an event before its last horizon, at
         ``observed_until - horizon``."""
         cfg = self.config
@@ -196,11 +198,11 @@ class RIM(BaseEstimator):
             self.hawkes_ = Hawkes(default_decays(cfg.n_decays), cfg.l2, cfg.hawkes_control)
             self.hawkes_.fit(seqs, ends)
         if cfg.intensity == "hp":
-            self._fit_hp(hp_users, hp_at, end)
+            self._fit_hp(hp_users, hp_at, hp_counts, end)
         self.seq_ = self._fit_sequence(e) if cfg.sequence != "pop" else None
         return self
 
-    def _fit_hp(self, users: Any, at: Any, end: np.ndarray) -> None:
+    def _fit_hp(self, users: Any, at: Any, counts: Any, end: np.ndarray) -> None:
         """Hawkes-Poisson weights from true counts in the calibration windows."""
         e, h = self.events_, self.horizon_
         if users is None:
@@ -219,8 +221,12 @@ class RIM(BaseEstimator):
             t = self._at(at, len(u))
         states = np.stack([self.hawkes_.state(e.time[self._history(a, b)] / h, b / h)
                            for a, b in zip(u, t, strict=True)])  # fmt: skip
-        counts = np.array([np.sum((e.time[idx] >= b) & (e.time[idx] < b + h))
-                           for idx, b in zip((_by_user(e)[a] for a in u), t, strict=True)])  # fmt: skip
+        if counts is None or users is None:
+            counts = np.array([np.sum((e.time[idx] >= b) & (e.time[idx] < b + h))
+                               for idx, b in zip((_by_user(e)[a] for a in u), t, strict=True)])  # fmt: skip
+        counts = np.asarray(counts, dtype=np.float64)
+        if counts.shape != (len(u),) or not np.isfinite(counts).all() or (counts < 0).any():
+            raise ValueError(f"hp_counts must be {len(u)} counts >= 0, got shape {counts.shape}")
         if counts.sum() == 0:
             raise ValueError("intensity='hp': the calibration windows hold no events")
         self.hp_ = HawkesPoisson(self.config.l2).fit(states, counts)

@@ -110,7 +110,7 @@ def test_chunked_scoring_equals_one_block(events):
 
 def test_hp_calibration_arguments(events):
     frame = _frame(events)
-    users = ["u0", "u1", "u2"]
+    users = list(frame["user"].unique()[:3])
     m = RIM(sequence="pop", intensity="hp").fit(
         frame, horizon=1.0, hp_users=users, hp_at=2.0, hp_counts=[3, 0, 1]
     )

@@ -69,6 +69,9 @@ PLOTTED = ("source_only", "grda", "grda_index_aligned")  # rows on the domain-gr
 DATASET_SETTINGS: dict[str, dict[str, Any]] = {
     "dg15": {"grda.lr": 1e-4, "grda.lam": 1.0, "grda.subgraph_size": 10},
     "dg60": {"grda.lr": 1e-5, "grda.lam": 0.5, "grda.subgraph_size": 30},
+    # no official TPT-48 config: DG-15's, with each adversarial row's λ chosen by choose_lam on
+    # the reverse tasks (W2E, S2N; seeds 100-102; docs/methods/grda.md)
+    "tpt48": {"lam_rows": ("dann:0.01", "adda:0.01", "grda:0.01", "grda_index_aligned:0.01")},
 }
 
 

@@ -114,7 +114,8 @@ class Hawkes:
         # the channels' scales span the decays' 7 decades: optimise u = θ · s with s the mean
         # of each feature and compensator, so L-BFGS converges to the optimum, not the path
         s = np.maximum(np.maximum(x.mean(0), comp / n), 1e-12)
-        xs, cs, pen = x / s, comp / s, self.l2 / s[1:] ** 2
+        x /= s  # in place: the design matrix is the largest array of the fit
+        xs, cs, pen = x, comp / s, self.l2 / s[1:] ** 2
 
         def negll(u: np.ndarray) -> tuple[float, np.ndarray]:
             lam = np.maximum(xs @ u, 1e-12)

@@ -111,26 +111,17 @@ class Hawkes:
             raise ValueError("no events to fit")
         n = len(x)
 
-        # the channels' scales span the decays' 7 decades: optimise u = θ · s with s the mean
-        # of each feature and compensator, so L-BFGS converges to the optimum, not the path
-        s = np.maximum(np.maximum(x.mean(0), comp / n), 1e-12)
-        x /= s  # in place: the design matrix is the largest array of the fit
-        xs, cs, pen = x, comp / s, self.l2 / s[1:] ** 2
-
-        def negll(u: np.ndarray) -> tuple[float, np.ndarray]:
-            lam = np.maximum(xs @ u, 1e-12)
-            f = -(np.log(lam).sum() - cs @ u) / n + (pen * u[1:] ** 2).sum()
-            g = -(xs.T @ (1 / lam) - cs) / n
-            g[1:] += 2 * pen * u[1:]
+        def negll(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            lam = np.maximum(x @ theta, 1e-12)
+            f = -(np.log(lam).sum() - comp @ theta) / n + self.l2 * (theta[1:] ** 2).sum()
+            g = -(x.T @ (1 / lam) - comp) / n
+            g[1:] += 2 * self.l2 * theta[1:]
             return f, g
 
-        u0 = np.full(x.shape[1], 1e-3) * s
-        u0[0] = n / max(comp[0], 1e-12) * s[0]
-        res = minimize(
-            negll, u0, jac=True, method="L-BFGS-B", bounds=[(0, None)] * len(u0),
-            options={"ftol": 1e-11, "gtol": 1e-8, "maxiter": 5000},
-        )  # fmt: skip
-        self.set_coef(res.x / s)
+        theta0 = np.full(x.shape[1], 1e-3)
+        theta0[0] = n / max(comp[0], 1e-12)
+        res = minimize(negll, theta0, jac=True, method="L-BFGS-B", bounds=[(0, None)] * len(theta0))
+        self.set_coef(res.x)
         return self
 
     def set_coef(self, theta: Sequence[float]) -> Hawkes:

@@ -88,7 +88,12 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
         return _convert(value, args[0], key)
     if origin is tuple:
         (item_tp, *rest) = get_args(tp) or (Any,)
-        items = value.split(",") if isinstance(value, str) else list(value)
+        if isinstance(value, str):
+            items = value.split(",")
+        elif isinstance(value, (list, tuple)):
+            items = list(value)
+        else:  # one scalar: a tuple of one
+            items = [value]
         items = [s.strip() if isinstance(s, str) else s for s in items if s != ""]
         return tuple(_convert(v, item_tp, key) for v in items)
     if tp is bool:

@@ -7,6 +7,7 @@ that ``make demo`` works offline on a fresh machine.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -119,15 +120,29 @@ def synthetic_graph(
     avg_degree: float = 6.0,
     homophily: float = 0.8,
     feature_signal: float = 1.0,
+    class_probs: Sequence[float] | None = None,
     seed: int = 0,
 ) -> Data:
     """A degree-corrected stochastic block model with class-correlated Gaussian features.
 
     Node propensities follow a Pareto law, so degrees are long-tailed like real graphs (many
     nodes with one or two edges), and a fraction ``homophily`` of edges joins same-class nodes.
+    ``class_probs``: the share of each class (default equal), e.g. ``(0.78, 0.22)`` for an
+    imbalanced binary graph.
     """
+    if class_probs is not None:
+        probs = np.asarray(class_probs, dtype=np.float64)
+        if len(probs) != n_classes or (probs < 0).any() or not np.isclose(probs.sum(), 1.0):
+            raise ValueError(
+                f"class_probs must be {n_classes} non-negative shares summing to 1, got "
+                f"{list(class_probs)}"
+            )
     rng = np.random.default_rng(seed)
-    y = rng.integers(0, n_classes, n_nodes)
+    y = (
+        rng.integers(0, n_classes, n_nodes)
+        if class_probs is None
+        else rng.choice(n_classes, n_nodes, p=probs)
+    )
     theta = rng.pareto(2.5, n_nodes) + 1.0
     theta /= theta.mean()
     same = y[:, None] == y[None, :]
@@ -159,7 +174,14 @@ def load_graph(name: str) -> Data:
         return load_heterophilous(name)
     if name == "synthetic":
         return synthetic_graph()
-    known = [*_PLANETOID_SHA, *_HETERO_SHA, "synthetic"]
+    if name == "synthetic_imbalanced":  # binary, one class 78 %: a cold-start AUC problem
+        g = synthetic_graph(
+            n_nodes=2000, n_classes=2, n_features=32, feature_signal=0.5,
+            class_probs=(0.78, 0.22), seed=0,
+        )  # fmt: skip
+        g.name = name
+        return g
+    known = [*_PLANETOID_SHA, *_HETERO_SHA, "synthetic", "synthetic_imbalanced"]
     raise ValueError(f"dataset must be one of {known}, got {name!r}")
 
 

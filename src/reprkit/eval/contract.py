@@ -74,7 +74,10 @@ def _rows(models: tuple[str, ...], metrics: tuple[str, ...]) -> set[tuple[str, s
 
 
 REQUIRED: dict[str, set[tuple[str, str]]] = {
-    "coldbrew": _rows(("coldbrew", "teacher", "gcn", "sage", "mlp", "graphmlp", "glnn", "lp"), _ACC)
+    "coldbrew": _rows(
+        ("coldbrew", "coldbrew_paper", "teacher", "gcn", "sage", "mlp", "graphmlp", "glnn", "lp"),
+        _ACC,
+    )
     | {("dataset", "fcr")},
     "giant": {("mlp@tfidf", "acc"), ("mlp@giant", "acc")},
     "grda": _rows(
@@ -119,7 +122,8 @@ REQUIRED: dict[str, set[tuple[str, str]]] = {
 
 # metrics that are fractions in [0, 1] (DESIGN.md: accuracies, R² at most 1, precisions, AUCs)
 FRACTIONS = frozenset({*_ACC, "val_acc", "acc", "target_acc", "test_acc", *_RIM, "itemrec_coverage",
-                       "match_prec", "match_coverage", "detect_auc", "detect_f1"})  # fmt: skip
+                       "match_prec", "match_coverage", "detect_auc", "detect_f1", "vn_label_agree",
+                       "isolated_auc", "tail_auc", "head_auc", "overall_auc"})  # fmt: skip
 
 
 def check_metrics(metrics: dict[str, Any], method: str | None = None) -> list[str]:

@@ -146,13 +146,37 @@ class MLP(nn.Module):
         return self.lins[-1](dropout(self.hidden(x), self.dropout, self.training))
 
 
+def pair_norm(h: torch.Tensor) -> torch.Tensor:
+    """PairNorm (Zhao & Akoglu, ICLR 2020), the official Cold Brew variant: centre every column
+    over the nodes, then scale so that the mean squared row norm is 1. (N, d) -> (N, d)."""
+    h = h - h.mean(dim=0)
+    return h / (1e-6 + h.pow(2).sum(dim=1).mean()).sqrt()
+
+
+def node_norm(h: torch.Tensor) -> torch.Tensor:
+    """NodeNorm (Zhou et al. 2021, type "n"): each row centred and divided by its own standard
+    deviation, so no node's embedding is larger than another's. (N, d) -> (N, d)."""
+    h = h - h.mean(dim=1, keepdim=True)
+    return h / (1e-5 + h.var(dim=1, unbiased=False, keepdim=True)).sqrt()
+
+
+NORMS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "pairnorm": pair_norm,
+    "nodenorm": node_norm,
+}
+
+
 class SEGCN(nn.Module):
     """GCN with learnable per-node Structural Embeddings (Cold Brew's teacher).
 
     Cold Brew (Zheng et al., ICLR 2022, https://arxiv.org/abs/2111.04840), Eq. 2:
-    ``X^{(l+1)} = σ(Ã (X^{(l)} W^{(l)} + E^{(l)}))`` with ``Ã = D^{-1/2}(A+I)D^{-1/2}`` and a
-    learnable ``E^{(l)} ∈ R^{N×d_l}``, penalised by its squared norm. With ``se="none"`` this is
-    a plain GCN (Kipf & Welling 2017), the ``gcn`` baseline.
+    ``X^{(l+1)} = σ(norm(Ã (X^{(l)} W^{(l)} + E^{(l)}) + b^{(l)}))`` with
+    ``Ã = D^{-1/2}(A+I)D^{-1/2}`` and a learnable ``E^{(l)} ∈ R^{N×d_l}`` started from N(0, 1)
+    and penalised by its (unsquared) Frobenius norm, as the official code
+    (``GNN_model/GCN.py``, ``GCNConv``; ``trainer_node_classification.py``, ``se_reg``). The bias
+    is added after propagation, as PyG's ``GCNConv``. ``norm`` ("none", "pairnorm", "nodenorm")
+    normalises every layer's output, as the paper's best teachers. With ``se="none"`` and no norm
+    this is a plain GCN (Kipf & Welling 2017), the ``gcn`` baseline.
 
     Shapes:
         x: (N, F), graph with N nodes -> logits (N, C); ``embeddings`` -> [(N, H)] * (L-1) + [(N, C)]
@@ -168,29 +192,35 @@ class SEGCN(nn.Module):
         layers: int = 2,
         dropout: float = 0.5,
         se: Literal["none", "first", "all"] = "first",
+        norm: Literal["none", "pairnorm", "nodenorm"] = "none",
+        se_init: Literal["randn", "zeros"] = "randn",
     ) -> None:
         super().__init__()
         dims = [in_dim] + [hidden] * (layers - 1) + [n_classes]
-        self.lins = nn.ModuleList(Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True))
+        pairs = list(zip(dims[:-1], dims[1:], strict=True))
+        self.lins = nn.ModuleList(Linear(a, b, bias=False) for a, b in pairs)
+        self.biases = nn.ParameterList(nn.Parameter(torch.zeros(b)) for _, b in pairs)
         with_se = [se == "all" or (se == "first" and i == 0) for i in range(layers)]
+        init = torch.randn if se_init == "randn" else torch.zeros
         self.se = nn.ParameterList(
-            nn.Parameter(torch.zeros(n_nodes, dims[i + 1])) for i in range(layers) if with_se[i]
+            nn.Parameter(init(n_nodes, dims[i + 1])) for i in range(layers) if with_se[i]
         )
         self._se_at = [sum(with_se[:i]) if with_se[i] else -1 for i in range(layers)]
         self.prop = SimpleConv(aggr="sum")  # weighted sum over neighbours: the Ã product
         self.dropout = dropout
+        self.norm = NORMS.get(norm)
 
     def embeddings(self, x: torch.Tensor, graph: Graph) -> list[torch.Tensor]:
-        """Every layer's output; the last one is the logits."""
+        """Every layer's output (after the norm, before the ReLU); the last one is the logits."""
         outs = []
         h = x
         for i, lin in enumerate(self.lins):
-            h = lin(h if i == 0 else dropout(h, self.dropout, self.training))  # X W, (N, d_l)
+            h = lin(h if i == 0 else dropout(F.relu(h), self.dropout, self.training))  # X W
             if self._se_at[i] >= 0:
                 h = h + self.se[self._se_at[i]]  # + E, before aggregation
-            h = self.prop(h, graph.norm_adj_t)  # Ã (X W + E)
-            if i < len(self.lins) - 1:
-                h = F.relu(h)
+            h = self.prop(h, graph.norm_adj_t) + self.biases[i]  # Ã (X W + E) + b
+            if self.norm is not None:
+                h = self.norm(h)
             outs.append(h)
         return outs
 
@@ -198,10 +228,15 @@ class SEGCN(nn.Module):
         return self.embeddings(x, graph)[-1]
 
     def se_penalty(self) -> torch.Tensor:
-        """Mean squared norm of the structural embeddings (zero without SE)."""
+        """Sum over layers of the Frobenius norm of the structural embeddings (zero without)."""
         if len(self.se) == 0:
             return torch.zeros(())
-        return sum(e.pow(2).sum(dim=1).mean() for e in self.se)  # type: ignore[return-value]
+        return sum(e.norm() for e in self.se)  # type: ignore[return-value]
+
+    @torch.no_grad()
+    def se_row_norm(self) -> float:
+        """Mean row norm of the first layer's structural embedding (nan without SE)."""
+        return float(self.se[0].norm(dim=1).mean()) if len(self.se) else float("nan")
 
 
 class SAGE(nn.Module):
@@ -250,6 +285,63 @@ def accuracy(logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> float
     return float((logits[mask].argmax(dim=-1) == y[mask]).float().mean())
 
 
+SELECTION_METRICS = ("accuracy", "macro_f1", "roc_auc")
+
+
+def score(metric: str, logits: torch.Tensor, y: torch.Tensor) -> float:
+    """Validation score of class scores (B, C) against labels (B,), higher is better:
+    ``accuracy``, ``macro_f1`` (mean F1 over the classes present in ``y`` or predicted) or
+    ``roc_auc`` (binary only: of the second column's probability; 0.5 when ``y`` has one class).
+    """
+    if metric == "accuracy":
+        return float((logits.argmax(dim=-1) == y).float().mean())
+    if metric == "macro_f1":
+        pred = logits.argmax(dim=-1)
+        f1 = []
+        for c in torch.unique(torch.cat([y, pred])):
+            tp = float(((pred == c) & (y == c)).sum())
+            denom = float((pred == c).sum() + (y == c).sum())
+            f1.append(2 * tp / denom if denom else 0.0)
+        return sum(f1) / len(f1)
+    if metric == "roc_auc":
+        if logits.shape[1] != 2:
+            raise ValueError(f"roc_auc needs a binary problem, got {logits.shape[1]} classes")
+        if len(torch.unique(y)) < 2:
+            return 0.5
+        from sklearn.metrics import roc_auc_score
+
+        p = torch.softmax(logits.float(), dim=1)[:, 1]
+        return float(roc_auc_score(y.cpu().numpy(), p.cpu().numpy()))
+    raise ValueError(f"metric must be one of {SELECTION_METRICS}, got {metric!r}")
+
+
+def choose_metric(metric: str, y_train: torch.Tensor, n_classes: int) -> str:
+    """``metric``, or for ``"auto"`` the rule the label distribution of the training nodes sets:
+    ``roc_auc`` for a binary problem whose minority class holds < 40 %, ``macro_f1`` for more
+    classes when one holds > 50 %, else ``accuracy`` (majority-class models win accuracy on
+    imbalanced graphs)."""
+    if metric != "auto":
+        return metric
+    share = torch.bincount(y_train, minlength=n_classes).float() / max(len(y_train), 1)
+    if n_classes == 2 and float(share.min()) < 0.4:
+        return "roc_auc"
+    if n_classes > 2 and float(share.max()) > 0.5:
+        return "macro_f1"
+    return "accuracy"
+
+
+def class_weights(y_train: torch.Tensor, n_classes: int, mode: str) -> torch.Tensor | None:
+    """``"balanced"``: ``n / (C · n_c)`` per class (sklearn's rule; absent classes weigh 0);
+    ``"none"``: None (plain cross-entropy)."""
+    if mode == "none":
+        return None
+    if mode != "balanced":
+        raise ValueError(f"class_weight must be 'none' or 'balanced', got {mode!r}")
+    counts = torch.bincount(y_train, minlength=n_classes).float()
+    w = len(y_train) / (n_classes * counts.clamp_min(1))
+    return torch.where(counts > 0, w, torch.zeros_like(w))
+
+
 def fit_node_classifier(
     model: nn.Module,
     x: torch.Tensor,
@@ -260,10 +352,13 @@ def fit_node_classifier(
     schedule: Schedule,
     *,
     extra_loss: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    metric: str = "accuracy",
+    weight: torch.Tensor | None = None,
     progress: bool | None = False,
     desc: str = "train",
 ) -> TrainResult:
-    """Cross-entropy on ``train_mask`` (+ ``extra_loss(logits)``), early stopping on val accuracy.
+    """Cross-entropy on ``train_mask`` (class ``weight`` optional, + ``extra_loss(logits)``),
+    early stopping on the validation ``metric`` (see :func:`score`).
 
     With ``graph=None`` the model sees features only, and only the rows it needs are computed.
     """
@@ -274,8 +369,8 @@ def fit_node_classifier(
         def logits_train() -> torch.Tensor:
             return model(x_train, None)
 
-        def score() -> float:
-            return float((model(x_val, None).argmax(-1) == y[val_mask]).float().mean())
+        def val_score() -> float:
+            return score(metric, model(x_val, None), y[val_mask])
     else:
         xs = sparse_if_helpful(x)
         y_train = y[train_mask]
@@ -283,15 +378,15 @@ def fit_node_classifier(
         def logits_train() -> torch.Tensor:
             return model(xs, graph)[train_mask]
 
-        def score() -> float:
-            return accuracy(model(xs, graph), y, val_mask)
+        def val_score() -> float:
+            return score(metric, model(xs, graph)[val_mask], y[val_mask])
 
     def loss_fn() -> torch.Tensor:
         logits = logits_train()
-        loss = F.cross_entropy(logits, y_train)
+        loss = F.cross_entropy(logits, y_train, weight=weight)
         return loss + extra_loss(logits) if extra_loss is not None else loss
 
-    score_fn = None if val_mask is None else score
+    score_fn = None if val_mask is None or int(val_mask.sum()) == 0 else val_score
     return fit_loop(
         model,
         loss_fn,

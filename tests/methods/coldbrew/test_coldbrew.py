@@ -59,18 +59,42 @@ def test_segcn_matches_dense_propagation(synthetic):
     n, f = synthetic.x.shape
     model = SEGCN(f, 8, 3, n, layers=2, dropout=0.0, se="all").eval()
     with torch.no_grad():
-        for e in model.se:
-            e.normal_()
+        for b in model.biases:
+            b.normal_()  # the bias comes after propagation, as PyG's GCNConv
     a = torch.zeros(n, n)
     a[synthetic.edge_index[0], synthetic.edge_index[1]] = 1.0
     a += torch.eye(n)
     dinv = a.sum(1).pow(-0.5)
     a_hat = dinv[:, None] * a * dinv[None, :]
-    h = torch.relu(a_hat @ (model.lins[0](synthetic.x) + model.se[0]))
-    expected = a_hat @ (model.lins[1](h) + model.se[1])
+    h = torch.relu(a_hat @ (model.lins[0](synthetic.x) + model.se[0]) + model.biases[0])
+    expected = a_hat @ (model.lins[1](h) + model.se[1]) + model.biases[1]
+    graph = prepare_graph(synthetic.edge_index, n)
     with torch.no_grad():
-        out = model(synthetic.x, prepare_graph(synthetic.edge_index, n))
+        out = model(synthetic.x, graph)
     assert torch.allclose(out, expected, atol=1e-5)
+    # SE starts from N(0, 1) (official init); the penalty is the unsquared Frobenius norm
+    assert 0.8 < model.se_row_norm() / (8**0.5) < 1.2
+    assert torch.isclose(model.se_penalty(), model.se[0].norm() + model.se[1].norm())
+    # PairNorm: every layer's output centred over nodes with mean squared row norm 1
+    normed = SEGCN(f, 8, 3, n, layers=2, dropout=0.0, se="first", norm="pairnorm").eval()
+    with torch.no_grad():
+        for h in normed.embeddings(synthetic.x, graph):
+            assert torch.allclose(h.mean(0), torch.zeros(h.shape[1]), atol=1e-5)
+            assert abs(float(h.pow(2).sum(1).mean()) - 1.0) < 1e-3
+
+
+def test_plain_segcn_is_pyg_gcnconv(synthetic):
+    from torch_geometric.nn import GCNConv
+
+    n, f = synthetic.x.shape
+    model = SEGCN(f, 8, 3, n, layers=1, dropout=0.0, se="none").eval()
+    conv = GCNConv(f, 3)
+    with torch.no_grad():
+        model.biases[0].normal_()
+        conv.lin.weight.copy_(model.lins[0].weight)
+        conv.bias.copy_(model.biases[0])
+        ours = model(synthetic.x, prepare_graph(synthetic.edge_index, n))
+        assert torch.allclose(ours, conv(synthetic.x, synthetic.edge_index), atol=1e-5)
 
 
 def test_virtual_neighbours_match_brute_force():
@@ -129,16 +153,23 @@ def test_soft_label_weight_pulls_mlp2_towards_the_teacher():
     obs, iso, va, _ = _cold_start()
     ids = torch.arange(obs.num_nodes)
 
+    cfg = {**SMALL, "student__distill_on": "observed", "student__soft_label_weight": (0.0, 1.0)}
+    model = ColdBrew(device="cpu", **cfg).fit(obs, val=va)  # one MLP2 per weight, one MLP1
+    p_t = torch.from_numpy(model.teacher_predict_proba(obs))[~iso]
+
     def kl_to_teacher(w: float) -> float:
-        cfg = {**SMALL, "student__distill_on": "observed", "student__soft_label_weight": w}
-        model = ColdBrew(device="cpu", **cfg).fit(obs, val=va)
-        p_t = torch.from_numpy(model.teacher_predict_proba(obs))[~iso]
-        p_s = torch.from_numpy(model.predict_proba(obs.x, node_ids=ids))
+        p_s = torch.from_numpy(model.predict_proba(obs.x, node_ids=ids, soft_label_weight=w))
         log_p_s = p_s[~iso].clamp_min(1e-12).log()
         return float((p_t * (p_t.clamp_min(1e-12).log() - log_p_s)).sum(1).mean())
 
     assert kl_to_teacher(1.0) < 0.8 * kl_to_teacher(0.0)
-    with pytest.raises(ValueError, match=r"student.soft_label_weight must be in \[0, 1\]"):
+    # the kept weight is the one with the best validation score, and predict_proba uses it
+    best = max(model.stage2_scores_, key=model.stage2_scores_.get)
+    assert model.soft_label_weight_ == best
+    assert (model.predict_proba(obs.x) == model.predict_proba(obs.x, soft_label_weight=best)).all()
+    with pytest.raises(ValueError, match=r"soft_label_weight must be one of the fitted values"):
+        model.predict_proba(obs.x, soft_label_weight=0.5)
+    with pytest.raises(ValueError, match=r"student.soft_label_weight must be values in \[0, 1\]"):
         ColdBrew(student__soft_label_weight=1.5)
 
 

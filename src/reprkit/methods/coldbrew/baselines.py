@@ -24,12 +24,15 @@ from reprkit.models.node import (
     dropout,
     fit_node_classifier,
     label_propagation,
+    score,
     sparse_if_helpful,
 )
 
 
-def _fit(model, x, graph, y, train, val, cfg: Schedule, progress, desc) -> torch.Tensor:
-    fit_node_classifier(model, x, graph, y, train, val, cfg, progress=progress, desc=desc)
+def _fit(model, x, graph, y, train, val, cfg: Schedule, progress, desc, metric) -> torch.Tensor:
+    fit_node_classifier(
+        model, x, graph, y, train, val, cfg, progress=progress, desc=desc, metric=metric
+    )
     with torch.no_grad():
         return model(sparse_if_helpful(x), graph)
 
@@ -44,9 +47,11 @@ def gcn(
     teacher: TeacherConfig,
     seed: int,
     se: str = "none",
+    norm: str = "none",
+    metric: str = "accuracy",
     progress=False,
 ) -> torch.Tensor:
-    """GCN: Cold Brew's teacher code; ``se="none"`` (default) is the plain GCN baseline."""
+    """GCN: Cold Brew's teacher code; ``se="none"``, ``norm="none"`` (default) is the plain GCN."""
     with seeded(seed):
         model = fit_segcn(
             x,
@@ -56,6 +61,8 @@ def gcn(
             val,
             teacher,
             se=se,
+            norm=norm,
+            metric=metric,
             progress=progress,
             desc="gcn" if se == "none" else "gcn+se",
         )
@@ -64,8 +71,9 @@ def gcn(
 
 
 def sage(
-    x, graph: Graph, y, train, val, *, teacher: TeacherConfig, seed: int, progress=False
-) -> torch.Tensor:
+    x, graph: Graph, y, train, val, *, teacher: TeacherConfig, seed: int, metric="accuracy",
+    progress=False,
+) -> torch.Tensor:  # fmt: skip
     """GraphSAGE (mean aggregation) with the teacher's width and optimiser settings."""
     with seeded(seed):
         model = SAGE(
@@ -75,14 +83,16 @@ def sage(
             layers=teacher.layers,
             dropout=teacher.dropout,
         ).to(x.device)
-        return _fit(model, x, graph, y, train, val, teacher, progress, "sage")
+        return _fit(model, x, graph, y, train, val, teacher, progress, "sage", metric)
 
 
-def mlp(x, y, train, val, *, cfg: BaselineConfig, seed: int, progress=False) -> torch.Tensor:
+def mlp(
+    x, y, train, val, *, cfg: BaselineConfig, seed: int, metric="accuracy", progress=False
+) -> torch.Tensor:
     """Two-layer MLP on node features only."""
     with seeded(seed):
         model = MLP(x.shape[1], cfg.hidden, int(y.max()) + 1, dropout=cfg.dropout).to(x.device)
-        return _fit(model, x, None, y, train, val, cfg, progress, "mlp")
+        return _fit(model, x, None, y, train, val, cfg, progress, "mlp", metric)
 
 
 def _adjacency_power(edge_index: torch.Tensor, n: int, r: int) -> sp.csr_matrix:
@@ -102,8 +112,9 @@ def _adjacency_power(edge_index: torch.Tensor, n: int, r: int) -> sp.csr_matrix:
 
 
 def graphmlp(
-    x, graph: Graph, y, train, val, *, cfg: BaselineConfig, seed: int, progress=False
-) -> torch.Tensor:
+    x, graph: Graph, y, train, val, *, cfg: BaselineConfig, seed: int, metric="accuracy",
+    progress=False,
+) -> torch.Tensor:  # fmt: skip
     """GraphMLP (Hu et al. 2021): an MLP whose hidden layer is pulled towards r-hop neighbours.
 
     Loss: cross-entropy on training nodes + ``w`` × neighbour-contrastive loss
@@ -158,7 +169,9 @@ def graphmlp(
                 )
                 return ce + weight * nc
 
-            return _fit_mlp_loss(model, loss_fn, x, x_val, y[val], cfg, progress, "graphmlp")
+            return _fit_mlp_loss(
+                model, loss_fn, x, x_val, y[val], cfg, progress, "graphmlp", metric
+            )
 
     # the contrastive weight is chosen on validation accuracy: one value does not suit every
     # graph (Cora: 1.0 is best; CiteSeer: 1.0 makes training collapse, 0.1 does not)
@@ -182,35 +195,53 @@ def glnn(
     *,
     cfg: BaselineConfig,
     seed: int,
+    weights: tuple[float, ...] | None = None,
+    metric: str = "accuracy",
     progress=False,
 ) -> torch.Tensor:
     """GLNN (Zhang et al., ICLR 2022): an MLP trained on labels and a GNN's soft labels.
 
-    Loss: ``λ · CE(train labels) + (1 − λ) · T² · KL(teacher_T ‖ student_T)`` on ``distill`` nodes.
+    Loss: ``λ · CE(train labels) + (1 − λ) · T² · KL(teacher_T ‖ student_T)`` on ``distill``
+    nodes. ``weights``: soft-label weights ``1 − λ`` to choose among on the validation
+    ``metric`` (the grid Cold Brew's MLP2 gets); default ``1 − cfg.glnn_lambda`` alone.
     """
-    lam, temp = cfg.glnn_lambda, cfg.glnn_temperature
-    with seeded(seed):
-        model = MLP(x.shape[1], cfg.hidden, int(y.max()) + 1, dropout=cfg.dropout).to(x.device)
-        x_train, x_dist, x_val = (sparse_if_helpful(x[m]) for m in (train, distill, val))
-        soft = F.softmax(teacher_logits[distill] / temp, dim=1)
+    temp = cfg.glnn_temperature
+    grid = weights if weights else (1 - cfg.glnn_lambda,)
+    x_train, x_dist, x_val = (sparse_if_helpful(x[m]) for m in (train, distill, val))
+    soft = F.softmax(teacher_logits[distill] / temp, dim=1)
 
-        def loss_fn() -> torch.Tensor:
-            ce = F.cross_entropy(model(x_train), y[train])
-            kd = F.kl_div(F.log_softmax(model(x_dist) / temp, dim=1), soft, reduction="batchmean")
-            return lam * ce + (1 - lam) * temp**2 * kd
+    def fit_one(w: float) -> tuple[torch.Tensor, float]:
+        with seeded(seed):
+            model = MLP(x.shape[1], cfg.hidden, int(y.max()) + 1, dropout=cfg.dropout)
+            model = model.to(x.device)
 
-        return _fit_mlp_loss(model, loss_fn, x, x_val, y[val], cfg, progress, "glnn")[0]
+            def loss_fn() -> torch.Tensor:
+                ce = F.cross_entropy(model(x_train), y[train])
+                log_p = F.log_softmax(model(x_dist) / temp, dim=1)
+                kd = F.kl_div(log_p, soft, reduction="batchmean")
+                return (1 - w) * ce + w * temp**2 * kd
+
+            return _fit_mlp_loss(model, loss_fn, x, x_val, y[val], cfg, progress, "glnn", metric)
+
+    fits = {w: fit_one(w) for w in grid}
+    best = max(fits, key=lambda w: fits[w][1])
+    if len(fits) > 1:
+        log.info(
+            "glnn: validation %s by soft-label weight %s; kept %s",
+            metric, {w: round(f[1], 4) for w, f in fits.items()}, best,
+        )  # fmt: skip
+    return fits[best][0]
 
 
 def _fit_mlp_loss(
-    model, loss_fn, x, x_val, y_val, cfg: BaselineConfig, progress, desc
+    model, loss_fn, x, x_val, y_val, cfg: BaselineConfig, progress, desc, metric="accuracy"
 ) -> tuple[torch.Tensor, float]:
-    """Shared tail of the MLP baselines with their own loss: validation-accuracy early stopping,
-    then scores for every node and the best validation accuracy."""
+    """Shared tail of the MLP baselines with their own loss: early stopping on the validation
+    ``metric``, then scores for every node and the best validation score."""
     result = fit_loop(
         model,
         loss_fn,
-        lambda: float((model(x_val).argmax(-1) == y_val).float().mean()),
+        lambda: score(metric, model(x_val), y_val),
         cfg,
         progress=progress,
         desc=desc,

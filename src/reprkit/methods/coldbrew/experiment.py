@@ -29,17 +29,18 @@ from reprkit.methods.coldbrew import baselines
 from reprkit.methods.coldbrew.config import DATASETS, PROFILES, ColdBrewExperimentConfig
 from reprkit.methods.coldbrew.method import ColdBrew
 from reprkit.methods.coldbrew.splits import degree_groups, isolate
-from reprkit.models.node import accuracy, prepare_graph
+from reprkit.models.node import accuracy, prepare_graph, score
 
 GROUPS = ("isolated", "tail", "head")
-MODELS = ("coldbrew", "teacher", "gcn", "sage", "mlp", "graphmlp", "glnn", "lp")
+RAW = ("se_row_norm", "xw_row_norm", "vn_distinct")  # diagnostics in their own units
+MODELS = ("coldbrew", "coldbrew_paper", "teacher", "gcn", "sage", "mlp", "graphmlp", "glnn", "lp")
 
 _T3 = "Cold Brew (ICLR 2022) Table 3, isolation split"
 _OVERALL = "Cold Brew (ICLR 2022), overall accuracy of GCN vs GCN+SE"
 _FCR = "Cold Brew (ICLR 2022), FCR"
 # (dataset, model, metric) -> (paper value as a fraction, source)
 PAPER: dict[tuple[str, str, str], tuple[float, str]] = {
-    ("cora", "coldbrew", "isolated_acc"): (0.6962, _T3),
+    ("cora", "coldbrew_paper", "isolated_acc"): (0.6962, _T3),
     ("cora", "gcn", "isolated_acc"): (0.5802, _T3),
     ("cora", "sage", "isolated_acc"): (0.6602, _T3),
     ("cora", "mlp", "isolated_acc"): (0.6840, _T3),
@@ -47,11 +48,11 @@ PAPER: dict[tuple[str, str, str], tuple[float, str]] = {
     ("cora", "gcn_full", "overall_acc"): (0.8489, _OVERALL),
     ("cora", "teacher_full", "overall_acc"): (0.8696, _OVERALL),
     ("cora", "dataset", "fcr"): (0.3286, _FCR),
-    ("citeseer", "coldbrew", "isolated_acc"): (0.5317, _T3),
+    ("citeseer", "coldbrew_paper", "isolated_acc"): (0.5317, _T3),
     ("citeseer", "mlp", "isolated_acc"): (0.5326, _T3),
     ("citeseer", "gcn", "isolated_acc"): (0.4709, _T3),
     ("citeseer", "dataset", "fcr"): (0.6339, _FCR),
-    ("chameleon", "coldbrew", "isolated_acc"): (0.6228, _T3),
+    ("chameleon", "coldbrew_paper", "isolated_acc"): (0.6228, _T3),
     ("chameleon", "graphmlp", "isolated_acc"): (0.6354, _T3),
 }
 
@@ -82,7 +83,10 @@ def run_seed(
 ) -> dict[tuple[str, str], float]:
     """One seed of the experiment; returns {(model, metric): value}."""
     n, y = data.num_nodes, data.y.to(device)
-    x = (row_normalize(data.x) if cfg.split.normalize_features else data.x).to(device)
+    n_classes = int(data.y.max()) + 1
+    # row sums are only a scale for non-negative (bag-of-words) features
+    norm_x = cfg.split.normalize_features and bool((data.x >= 0).all())
+    x = (row_normalize(data.x) if norm_x else data.x).to(device)
     s = cfg.split
     groups = degree_groups(
         data.edge_index,
@@ -112,24 +116,41 @@ def run_seed(
         return scores[name]
 
     cb = ColdBrew(dataclasses.replace(cfg.coldbrew, seed=seed), device=device, progress=progress)
-    timed(
-        "coldbrew",
-        lambda: cb.fit(
-            Data(x=x.cpu(), edge_index=observed_ei, y=y.cpu(), train_mask=train.cpu()),
-            val=val.cpu(),
-        ).predict_proba(x, node_ids=torch.arange(n)),
-    )
-    scores["coldbrew"] = torch.from_numpy(scores["coldbrew"]).to(device)
+    obs_data = Data(x=x.cpu(), edge_index=observed_ei, y=y.cpu(), train_mask=train.cpu())
+    ids = torch.arange(n)
+    timed("coldbrew", lambda: cb.fit(obs_data, val=val.cpu()).predict_proba(x, node_ids=ids))
+    if 0.0 in cb.candidates_:  # the paper's label-only MLP2, on the same teacher and MLP1
+        scores["coldbrew_paper"] = cb.predict_proba(x, node_ids=ids, soft_label_weight=0.0)
+    else:
+        paper_cfg = dataclasses.replace(
+            cfg.coldbrew, seed=seed,
+            student=dataclasses.replace(cfg.coldbrew.student, soft_label_weight=(0.0,)),
+        )  # fmt: skip
+        paper_cb = ColdBrew(paper_cfg, device=device, progress=progress).fit(
+            obs_data, val=val.cpu()
+        )
+        scores["coldbrew_paper"] = paper_cb.predict_proba(x, node_ids=ids)
+    for name in ("coldbrew", "coldbrew_paper"):
+        scores[name] = torch.from_numpy(scores[name]).to(device)
     teacher_proba = cb.teacher_predict_proba(Data(x=x.cpu(), edge_index=observed_ei))
     scores["teacher"] = torch.from_numpy(teacher_proba).to(device)
+    metric = cb.metric_  # every baseline is early-stopped and selected on the same score
+    kw = {**kw, "metric": metric}
     timed("gcn", lambda: baselines.gcn(x, g_obs, y, train, val, teacher=t, **kw))
     timed("sage", lambda: baselines.sage(x, g_obs, y, train, val, teacher=t, **kw))
     timed("mlp", lambda: baselines.mlp(x, y, train, val, cfg=b, **kw))
     timed("graphmlp", lambda: baselines.graphmlp(x, g_obs, y, train, val, cfg=b, **kw))
+    # GLNN as fair as Cold Brew's MLP2: Cold Brew's teacher, the same soft-label grid, the same
+    # distillation nodes and the same validation choice
+    s_cfg = cfg.coldbrew.student
+    distill = train | observed if s_cfg.distill_on == "observed" else train
     timed(
         "glnn",
-        lambda: baselines.glnn(x, y, train, val, scores["gcn"], train | observed, cfg=b, **kw),
-    )
+        lambda: baselines.glnn(
+            x, y, train, val, scores["teacher"].clamp_min(1e-12).log(), distill, cfg=b,
+            weights=s_cfg.soft_label_weight, **kw,
+        ),
+    )  # fmt: skip
     timed("lp", lambda: baselines.lp(g_obs, y, train, cfg=b))
 
     out: dict[tuple[str, str], float] = {}
@@ -138,10 +159,18 @@ def run_seed(
             out[(model, f"{g}_acc")] = accuracy(scores[model], y, groups[g].to(device) & test)
         out[(model, "overall_acc")] = accuracy(scores[model], y, test)
         out[(model, "val_acc")] = accuracy(scores[model], y, val)  # what selection can see
+        if n_classes == 2:  # binary (often imbalanced) graphs: ROC-AUC of the second class
+            for g in GROUPS:
+                m = groups[g].to(device) & test
+                out[(model, f"{g}_auc")] = score("roc_auc", _logits(scores[model][m]), y[m])
+            out[(model, "overall_auc")] = score("roc_auc", _logits(scores[model][test]), y[test])
 
     # FCR on the full graph (no node isolated): GCN vs MLP vs label propagation, overall test acc
     timed("gcn_full", lambda: baselines.gcn(x, g_full, y, train, val, teacher=t, **kw))
-    timed("teacher_full", lambda: baselines.gcn(x, g_full, y, train, val, teacher=t, se=t.se, **kw))
+    timed(
+        "teacher_full",
+        lambda: baselines.gcn(x, g_full, y, train, val, teacher=t, se=t.se, norm=t.norm, **kw),
+    )
     timed("lp_full", lambda: baselines.lp(g_full, y, train, cfg=b))
     for model in ("gcn_full", "teacher_full", "lp_full"):
         out[(model, "overall_acc")] = accuracy(scores[model], y, test)
@@ -151,6 +180,19 @@ def run_seed(
         out[("mlp", "overall_acc")],
         out[("lp_full", "overall_acc")],
     )
+    # diagnostics: how much the structural embeddings weigh, and whether the virtual neighbours
+    # of the isolated test nodes are many distinct nodes that share their label
+    out[("teacher", "se_row_norm")] = cb.se_row_norm_
+    out[("teacher", "xw_row_norm")] = cb.xw_row_norm_
+    iso_test = torch.nonzero(groups["isolated"].to(device) & test).squeeze(1).cpu()
+    if len(iso_test):
+        nb, _ = cb.neighbours(x[iso_test.to(device)], node_ids=iso_test)
+        nb_t = torch.from_numpy(nb)
+        out[("coldbrew", "vn_distinct")] = float(len(torch.unique(nb_t)))
+        y_cpu = y.cpu()
+        out[("coldbrew", "vn_label_agree")] = float(
+            (y_cpu[nb_t] == y_cpu[iso_test][:, None]).float().mean()
+        )
     counts = {g: int((groups[g].to(device) & test).sum()) for g in GROUPS}
     log.info(
         "seed %d: test nodes per group %s; isolated acc %s; seconds %s",
@@ -160,6 +202,11 @@ def run_seed(
         timings,
     )
     return out
+
+
+def _logits(p: torch.Tensor) -> torch.Tensor:
+    """Scores that are probabilities (rows summing to 1) as logits, for :func:`score`."""
+    return p.clamp_min(1e-12).log() if bool((p >= 0).all()) else p
 
 
 def run(
@@ -208,6 +255,7 @@ def run(
                 values,
                 paper=paper[0] if paper else None,
                 source=paper[1] if paper else None,
+                fraction=metric not in RAW,
             )
         rec.note(
             f"Degree groups: mode={cfg.split.mode}; isolated nodes lose all their edges before "
@@ -229,9 +277,14 @@ def run(
         )
         rec.note(
             "`*_full` rows are trained on the full graph (nothing isolated); FCR uses gcn_full, mlp "
-            "and lp_full overall accuracy. glnn distils the `gcn` row's soft labels on observed nodes; "
-            "graphmlp picks its contrastive weight from baselines.graphmlp_weights on validation "
-            "accuracy (the choice per seed is in run.log)."
+            "and lp_full overall accuracy. coldbrew = the MLP2 soft-label weight kept on validation "
+            "from coldbrew.student.soft_label_weight; coldbrew_paper = weight 0 (the paper's "
+            "label-only MLP2) on the same teacher and MLP1. glnn distils the same teacher on the "
+            "same nodes with the same weight grid and validation choice; graphmlp picks its "
+            "contrastive weight from baselines.graphmlp_weights (choices per seed in run.log). "
+            "Diagnostics: teacher se_row_norm / xw_row_norm = mean row norm of the first layer's "
+            "structural embedding / of XW; coldbrew vn_distinct / vn_label_agree = distinct "
+            "virtual neighbours used by the isolated test nodes / fraction sharing their label."
         )
         rec.plot("accuracy_by_group.png", lambda p: plot_groups(rec, p))
 

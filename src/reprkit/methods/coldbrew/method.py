@@ -14,9 +14,19 @@ from reprkit.core.seed import seeded
 from reprkit.core.train import fit_loop
 from reprkit.core.validate import as_tensor
 from reprkit.datasets.graphs import as_features, as_node_data, as_node_mask, node_degree
+from reprkit.eval.report import log
 from reprkit.methods.coldbrew.config import ColdBrewConfig, TeacherConfig
 from reprkit.methods.coldbrew.modules import ColdBrewStudent
-from reprkit.models.node import SEGCN, Graph, fit_node_classifier, prepare_graph, sparse_if_helpful
+from reprkit.models.node import (
+    SEGCN,
+    Graph,
+    choose_metric,
+    class_weights,
+    fit_node_classifier,
+    prepare_graph,
+    score,
+    sparse_if_helpful,
+)
 
 CITATION = """@inproceedings{zheng2022coldbrew,
   title={Cold Brew: Distilling Graph Node Representations with Incomplete or Missing Neighborhoods},
@@ -38,14 +48,19 @@ def fit_segcn(
     t: TeacherConfig,
     *,
     se: str | None = None,
+    norm: str | None = None,
     n_classes: int | None = None,
+    metric: str = "accuracy",
+    weight: torch.Tensor | None = None,
     progress: bool | None = False,
     desc: str = "teacher",
 ) -> SEGCN:
-    """Train Cold Brew's teacher (``se=None``: as configured) or, with ``se="none"``, a plain GCN.
+    """Train Cold Brew's teacher (``se`` / ``norm`` None: as configured) or, with ``se="none"``
+    and ``norm="none"``, a plain GCN.
 
-    Cross-entropy plus ``t.se_reg`` times the structural-embedding norm penalty, early-stopped on
-    validation accuracy. Call it inside :func:`reprkit.core.seed.seeded`.
+    Cross-entropy (class ``weight`` optional) plus ``t.se_reg`` times the structural-embedding
+    norm penalty, early-stopped on the validation ``metric``. Call it inside
+    :func:`reprkit.core.seed.seeded`.
     """
     model = SEGCN(
         x.shape[1],
@@ -55,6 +70,8 @@ def fit_segcn(
         layers=t.layers,
         dropout=t.dropout,
         se=t.se if se is None else se,
+        norm=t.norm if norm is None else norm,
+        se_init=t.se_init,
     ).to(x.device)
     fit_node_classifier(
         model,
@@ -66,6 +83,8 @@ def fit_segcn(
         t,
         progress=progress,
         desc=desc,
+        metric=metric,
+        weight=weight,
         extra_loss=lambda _: t.se_reg * model.se_penalty(),
     )
     return model
@@ -134,30 +153,35 @@ class ColdBrew(BaseEstimator):
         graph = prepare_graph(data.edge_index, n).to(dev)
         t, s = cfg.teacher, cfg.student
 
+        y_train = y[train]
+        metric = choose_metric(cfg.selection, y_train, n_classes)
+        weight = class_weights(y_train, n_classes, cfg.class_weight)
+        weight = None if weight is None else weight.to(dev)
+        if val_mask is not None:
+            log.info("coldbrew: selection on validation %s (selection=%r)", metric, cfg.selection)
+
         with seeded(cfg.seed):
             teacher = fit_segcn(
-                x, graph, y, train, val_mask, t, n_classes=n_classes, progress=self.progress
-            )
+                x, graph, y, train, val_mask, t, n_classes=n_classes, metric=metric,
+                weight=weight, progress=self.progress,
+            )  # fmt: skip
+            xs = sparse_if_helpful(x)
             with torch.no_grad():
-                target = torch.cat(teacher.embeddings(sparse_if_helpful(x), graph), dim=1)  # (N, D)
+                target = torch.cat(teacher.embeddings(xs, graph), dim=1)  # (N, D)
+                xw_norm = float(teacher.lins[0](xs).norm(dim=1).mean())
             pool_ids = torch.nonzero(observed).squeeze(1).to(dev)
-            student = ColdBrewStudent(
-                f,
-                target.shape[1],
-                n_classes,
-                target[pool_ids],
-                pool_ids,
-                n_nodes=n,
-                hidden=s.hidden,
-                dropout=s.dropout,
-                top_k=s.top_k,
-            ).to(dev)
 
+            def new_student() -> ColdBrewStudent:
+                return ColdBrewStudent(
+                    f, target.shape[1], n_classes, target[pool_ids], pool_ids, n_nodes=n,
+                    hidden=s.hidden, dropout=s.dropout, top_k=s.top_k,
+                ).to(dev)  # fmt: skip
+
+            student = new_student()
             # Row subsets are taken once (as CSR when sparse) rather than in every epoch.
             distill = train if s.distill_on == "train" else observed.to(dev)
-            w = s.soft_label_weight
             # stage-2 rows: the training nodes, plus the distillation nodes when soft labels count
-            fit_rows = train | distill if w > 0 else train
+            fit_rows = train | distill if max(s.soft_label_weight) > 0 else train
             rows = {
                 k: _Rows(x, m, s.exclude_self)
                 for k, m in (("fit", fit_rows), ("val", val_mask), ("distill", distill))
@@ -185,36 +209,52 @@ class ColdBrew(BaseEstimator):
                 k: (r.x, *student.inputs(r.x, r.ids)) for k, r in rows.items() if k != "distill"
             }
             is_train, is_soft = train[fit_rows], distill[fit_rows]
-            y_train = y[fit_rows][is_train]
+            y_fit = y[fit_rows][is_train]
             soft = torch.softmax(target[distill, -n_classes:], dim=1)  # teacher's class probs
 
-            def stage2_loss() -> torch.Tensor:
-                logits = student.classify(*fixed["fit"])
-                loss = F.cross_entropy(logits[is_train], y_train)
-                if w == 0:
-                    return loss
-                # paper: not in Cold Brew. GLNN-style KL towards the teacher's soft labels on
-                # the distillation nodes, an option chosen on validation accuracy.
-                log_p = F.log_softmax(logits[is_soft], dim=1)
-                return (1 - w) * loss + w * F.kl_div(log_p, soft, reduction="batchmean")
+            def fit_stage2(cand: ColdBrewStudent, w: float) -> float:
+                def stage2_loss() -> torch.Tensor:
+                    logits = cand.classify(*fixed["fit"])
+                    loss = F.cross_entropy(logits[is_train], y_fit, weight=weight)
+                    if w == 0:
+                        return loss
+                    # paper: not in Cold Brew. GLNN-style KL towards the teacher's soft labels
+                    # on the distillation nodes, an option chosen on validation.
+                    log_p = F.log_softmax(logits[is_soft], dim=1)
+                    return (1 - w) * loss + w * F.kl_div(log_p, soft, reduction="batchmean")
 
-            def val_acc() -> float:
-                pred = student.classify(*fixed["val"]).argmax(dim=1)
-                return float((pred == y[val_mask]).float().mean())
+                def val_score() -> float:
+                    return score(metric, cand.classify(*fixed["val"]), y[val_mask])
 
-            fit_loop(
-                student,
-                stage2_loss,
-                None if val_mask is None else val_acc,
-                s,
-                params=student.stage2_parameters(),
-                progress=self.progress,
-                desc="student mlp2",
-            )
-        self.teacher_, self.student_ = teacher.eval(), student.eval()
+                return fit_loop(
+                    cand, stage2_loss, None if val_mask is None else val_score, s,
+                    params=cand.stage2_parameters(), progress=self.progress,
+                    desc=f"student mlp2 (w={w})",
+                ).best_score  # fmt: skip
+
+            # one MLP2 per soft-label weight, all on the same frozen MLP1; the best on validation
+            # is kept (ties and no validation data: the first value)
+            self.candidates_: dict[float, ColdBrewStudent] = {}
+            self.stage2_scores_: dict[float, float] = {}
+            for i, w in enumerate(s.soft_label_weight):
+                cand = student if i == 0 else new_student()
+                if i > 0:
+                    cand.mlp1.load_state_dict(mlp1.state_dict())
+                self.stage2_scores_[w] = fit_stage2(cand, w)
+                self.candidates_[w] = cand.eval()
+            best = max(self.stage2_scores_, key=lambda w: self.stage2_scores_[w])
+            if len(self.candidates_) > 1:
+                log.info(
+                    "coldbrew: validation %s by soft-label weight %s; kept %s", metric,
+                    {w: round(v, 4) for w, v in self.stage2_scores_.items()}, best,
+                )  # fmt: skip
+        self.teacher_, self.student_ = teacher.eval(), self.candidates_[best]
+        self.soft_label_weight_, self.metric_ = best, metric
         self.n_features_, self.n_classes_, self.n_nodes_ = f, n_classes, n
         self.classes_ = np.arange(n_classes) if classes is None else classes
         self.emb_dim_, self.n_pool_ = target.shape[1], len(pool_ids)
+        # diagnostics: how much the structural embeddings weigh against the features' XW
+        self.se_row_norm_, self.xw_row_norm_ = teacher.se_row_norm(), xw_norm
         self.fitted_ = True
         return self
 
@@ -245,15 +285,43 @@ class ColdBrew(BaseEstimator):
         ]
         return torch.cat(outs).cpu()
 
-    def predict_proba(self, x: Any, *, node_ids: Any = None) -> np.ndarray:
+    def predict_proba(
+        self, x: Any, *, node_ids: Any = None, soft_label_weight: float | None = None
+    ) -> np.ndarray:
         """Class probabilities (N, C) from node features (N, F) alone (numpy; columns in
-        ``classes_`` order).
+        ``classes_`` order, two for a binary problem).
 
         ``node_ids`` are optional ids of the nodes in the training graph; with them a node never
         counts itself among its virtual neighbours. Brand-new nodes need no ids.
+        ``soft_label_weight``: the MLP2 fitted with that weight (one of the configured values,
+        after ``fit`` only; default the one kept on validation).
         """
         self._check_fitted()
-        return torch.softmax(self._chunked(self.student_, x, node_ids), dim=1).numpy()
+        student = self.student_
+        if soft_label_weight is not None:
+            cands = getattr(self, "candidates_", {})
+            if soft_label_weight not in cands:
+                raise ValueError(
+                    f"soft_label_weight must be one of the fitted values {sorted(cands)}, "
+                    f"got {soft_label_weight!r}"
+                )
+            student = cands[soft_label_weight]
+        return torch.softmax(self._chunked(student, x, node_ids), dim=1).numpy()
+
+    def neighbours(self, x: Any, *, node_ids: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """The virtual neighbours of nodes (N, F): their ids in the training graph (N, K) and
+        softmax weights (N, K), best first (numpy) — which observed nodes a cold node is read
+        from."""
+        self._check_fitted()
+        st = self.student_
+
+        def top(xb: torch.Tensor, ids: torch.Tensor | None) -> torch.Tensor:
+            idx, w = st.top_neighbours(st.mlp1(xb), ids)
+            return torch.cat([st.pool_ids[idx].double(), w.double()], dim=1)
+
+        out = self._chunked(top, x, node_ids).numpy()
+        k = st.top_k
+        return out[:, :k].astype(np.int64), out[:, k:]
 
     def predict(self, x: Any, *, node_ids: Any = None) -> np.ndarray:
         """Predicted labels (N,) in ``classes_`` from node features (N, F) alone (numpy)."""
@@ -304,6 +372,8 @@ class ColdBrew(BaseEstimator):
             layers=t.layers,
             dropout=t.dropout,
             se=t.se,
+            norm=t.norm,
+            se_init=t.se_init,
         )
         self.teacher_.load_state_dict(state["teacher"])
         self.student_ = ColdBrewStudent(

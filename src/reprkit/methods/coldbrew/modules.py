@@ -51,12 +51,14 @@ class ColdBrewStudent(nn.Module):
         pos = torch.full((n_nodes,), -1, dtype=torch.long)
         pos[pool_ids] = torch.arange(len(pool_ids))
         self.register_buffer("pool_pos", pos)
+        self.register_buffer("pool_ids", pool_ids.clone())  # graph id of each pool row
         self.top_k = min(top_k, pool.shape[0])
 
-    def virtual_neighbours(
+    def top_neighbours(
         self, e_hat: torch.Tensor, node_ids: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        """Softmax-weighted mean of the top-K pool embeddings (one matmul + topk)."""
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Positions in the pool (B, K) of the top-K matches by dot product, and their softmax
+        weights (B, K); with ``node_ids`` a graph node never picks itself."""
         scores = e_hat @ self.pool.T  # (B, M)
         if node_ids is not None:
             known = node_ids < self.pool_pos.shape[0]
@@ -67,7 +69,13 @@ class ColdBrewStudent(nn.Module):
                 (rows, pos[rows]), torch.tensor(-torch.inf, device=scores.device)
             )
         top, idx = scores.topk(self.top_k, dim=1)  # (B, K)
-        w = torch.softmax(top, dim=1)
+        return idx, torch.softmax(top, dim=1)
+
+    def virtual_neighbours(
+        self, e_hat: torch.Tensor, node_ids: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Softmax-weighted mean of the top-K pool embeddings (one matmul + topk): (B, D)."""
+        idx, w = self.top_neighbours(e_hat, node_ids)
         return (w.unsqueeze(-1) * self.pool[idx]).sum(dim=1)  # (B, K, D) -> (B, D)
 
     @torch.no_grad()

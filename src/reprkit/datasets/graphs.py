@@ -176,7 +176,7 @@ def load_graph(name: str) -> Data:
         return synthetic_graph()
     if name == "synthetic_imbalanced":  # binary, one class 78 %: a cold-start AUC problem
         g = synthetic_graph(
-            n_nodes=2000, n_classes=2, n_features=32, feature_signal=0.5,
+            n_nodes=2000, n_classes=2, n_features=32, feature_signal=0.12,
             class_probs=(0.78, 0.22), seed=0,
         )  # fmt: skip
         g.name = name

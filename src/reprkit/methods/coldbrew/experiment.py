@@ -29,7 +29,7 @@ from reprkit.methods.coldbrew import baselines
 from reprkit.methods.coldbrew.config import DATASETS, PROFILES, ColdBrewExperimentConfig
 from reprkit.methods.coldbrew.method import ColdBrew
 from reprkit.methods.coldbrew.splits import degree_groups, isolate
-from reprkit.models.node import accuracy, prepare_graph, score
+from reprkit.models.node import accuracy, choose_metric, prepare_graph, score
 
 GROUPS = ("isolated", "tail", "head")
 RAW = ("se_row_norm", "xw_row_norm", "vn_distinct")  # diagnostics in their own units
@@ -271,8 +271,11 @@ def run(
                 "validation / rest test per seed (the official code trains on Cora's first 600 "
                 "nodes, has no validation set and selects the teacher on test accuracy)."
             )
+        labelled = data.y[data.y >= 0]
+        metric = choose_metric(cfg.coldbrew.selection, labelled, int(labelled.max()) + 1)
         rec.note(
-            "Model selection and early stopping use validation accuracy only (MLP1: validation MSE); "
+            f"Model selection and early stopping use the validation {metric} only (selection="
+            f"{cfg.coldbrew.selection!r}; MLP1: validation MSE), for Cold Brew and every baseline; "
             "`val_acc` is reported so that settings can be compared on validation data with --set."
         )
         rec.note(

@@ -69,8 +69,9 @@ def fit_loop(
     """
     lr, weight_decay = schedule.lr, schedule.weight_decay
     epochs, patience = schedule.epochs, schedule.patience
+    trained = list(params) if params is not None else None
     opt = torch.optim.Adam(
-        list(params) if params is not None else model.parameters(), lr=lr, weight_decay=weight_decay
+        trained if trained is not None else model.parameters(), lr=lr, weight_decay=weight_decay
     )
     best_score, best_epoch, best_state, bad = -math.inf, -1, None, 0
     history: list[float] = []
@@ -95,12 +96,21 @@ def fit_loop(
         history.append(score)
         if score > best_score:
             best_score, best_epoch, bad = score, epoch, 0
-            best_state = copy.deepcopy(model.state_dict())
+            # only the trained tensors change: snapshot those (a frozen part can be large)
+            best_state = (
+                [p.detach().clone() for p in trained]
+                if trained is not None
+                else copy.deepcopy(model.state_dict())
+            )
         else:
             bad += 1
             if bad >= patience:
                 break
-    if best_state is not None:
+    if isinstance(best_state, list):
+        with torch.no_grad():
+            for p, best in zip(trained, best_state, strict=True):  # type: ignore[arg-type]
+                p.copy_(best)
+    elif best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
     return TrainResult(epoch + 1, best_epoch if score_fn else epoch, best_score, history)

@@ -97,7 +97,11 @@ def test_plain_segcn_is_pyg_gcnconv(synthetic):
         assert torch.allclose(ours, conv(synthetic.x, synthetic.edge_index), atol=1e-5)
 
 
-def test_virtual_neighbours_match_brute_force():
+@pytest.mark.parametrize("block", [1 << 24, 12])  # one pool chunk, or chunks of 3
+def test_virtual_neighbours_match_brute_force(block, monkeypatch):
+    from reprkit.methods.coldbrew import modules
+
+    monkeypatch.setattr(modules, "SCORE_BLOCK", block)
     torch.manual_seed(0)
     pool, ids = torch.randn(20, 5), torch.arange(10, 30)
     s = ColdBrewStudent(4, 5, 3, pool, ids, n_nodes=40, top_k=3)

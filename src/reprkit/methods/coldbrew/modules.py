@@ -10,6 +10,8 @@ from torch import nn
 
 from reprkit.models.node import MLP, Linear, dropout
 
+SCORE_BLOCK = 1 << 24  # scores (floats) held at once by the virtual-neighbour search
+
 
 class ColdBrewStudent(nn.Module):
     """Cold Brew student MLP (Zheng et al., ICLR 2022, https://arxiv.org/abs/2111.04840, Sec. 3.3).
@@ -58,18 +60,35 @@ class ColdBrewStudent(nn.Module):
         self, e_hat: torch.Tensor, node_ids: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Positions in the pool (B, K) of the top-K matches by dot product, and their softmax
-        weights (B, K); with ``node_ids`` a graph node never picks itself."""
-        scores = e_hat @ self.pool.T  # (B, M)
+        weights (B, K); with ``node_ids`` a graph node never picks itself.
+
+        The pool is scored in chunks with a running top-K, so memory holds at most
+        ``SCORE_BLOCK`` scores whatever the pool size (millions of observed nodes)."""
+        b, m = e_hat.shape[0], self.pool.shape[0]
+        pos = None
         if node_ids is not None:
             known = node_ids < self.pool_pos.shape[0]
             pos = torch.full_like(node_ids, -1)
             pos[known] = self.pool_pos[node_ids[known]]
-            rows = torch.nonzero(pos >= 0).squeeze(1)
-            scores = scores.index_put(
-                (rows, pos[rows]), torch.tensor(-torch.inf, device=scores.device)
+        step = max(self.top_k, SCORE_BLOCK // max(b, 1))
+        best = torch.full((b, 0), -torch.inf, device=e_hat.device, dtype=e_hat.dtype)
+        best_idx = torch.zeros((b, 0), dtype=torch.long, device=e_hat.device)
+        for lo in range(0, m, step):
+            scores = e_hat @ self.pool[lo : lo + step].T  # (B, chunk)
+            if pos is not None:  # the node itself, when it lies in this chunk
+                rows = torch.nonzero((pos >= lo) & (pos < lo + scores.shape[1])).squeeze(1)
+                scores[rows, pos[rows] - lo] = -torch.inf
+            cand = torch.cat([best, scores], dim=1)
+            cand_idx = torch.cat(
+                [
+                    best_idx,
+                    torch.arange(lo, lo + scores.shape[1], device=e_hat.device).expand(b, -1),
+                ],
+                dim=1,
             )
-        top, idx = scores.topk(self.top_k, dim=1)  # (B, K)
-        return idx, torch.softmax(top, dim=1)
+            top, at = cand.topk(min(self.top_k, cand.shape[1]), dim=1)
+            best, best_idx = top, cand_idx.gather(1, at)
+        return best_idx, torch.softmax(best, dim=1)
 
     def virtual_neighbours(
         self, e_hat: torch.Tensor, node_ids: torch.Tensor | None = None

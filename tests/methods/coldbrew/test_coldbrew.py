@@ -264,3 +264,39 @@ def test_graphmlp_keeps_the_contrastive_weight_with_best_validation():
     single = {w: run((w,)) for w in (5.0, 0.0)}
     best = max(single, key=lambda w: accuracy(single[w], obs.y, va))
     assert torch.equal(run((5.0, 0.0)), single[best])
+
+
+def test_neighbour_sampler_takes_real_edges_seeds_first_and_caps_fanout(synthetic):
+    from reprkit.models.node import NeighbourSampler
+
+    n = synthetic.num_nodes
+    ei = synthetic.edge_index
+    edges = set(map(tuple, ei.T.tolist()))
+    deg = torch.bincount(ei[1], minlength=n)
+    smp = NeighbourSampler(ei, n, (3, 2))
+    seeds = torch.tensor([0, 5, 9, 17])
+    ids, sub = smp.sample(seeds, torch.Generator().manual_seed(0))
+    assert ids[:4].tolist() == seeds.tolist() and len(set(ids.tolist())) == len(ids)
+    src, dst = ids[sub.edge_index[0]], ids[sub.edge_index[1]]
+    assert all((int(a), int(b)) in edges for a, b in zip(src, dst, strict=True))
+    for s in seeds.tolist():  # hop 1: all in-neighbours up to 3, at most 3 distinct beyond
+        got = set(src[dst == s].tolist())
+        assert len(got) == min(int(deg[s]), 3) or (deg[s] > 3 and 1 <= len(got) <= 3)
+    assert (smp._pos == -1).all()  # the reused id map is reset
+
+
+def test_mini_batch_teacher_learns_like_full_batch(synthetic):
+    from reprkit.methods.coldbrew.config import TeacherConfig
+    from reprkit.methods.coldbrew.method import fit_segcn
+
+    n = synthetic.num_nodes
+    tr, va, te = random_node_split(n, 0.3, 0.2, 0)
+    g = prepare_graph(synthetic.edge_index, n)
+    accs = {}
+    for mb in ("off", "on"):
+        t = TeacherConfig(hidden=32, epochs=60, patience=20, mini_batch=mb, batch_size=64)
+        with seeded(0):
+            m = fit_segcn(synthetic.x, g, synthetic.y, tr, va, t).eval()
+        with torch.no_grad():
+            accs[mb] = accuracy(m(synthetic.x, g), synthetic.y, te)
+    assert accs["on"] > 0.5 and abs(accs["on"] - accs["off"]) < 0.1, accs

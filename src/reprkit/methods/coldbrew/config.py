@@ -41,6 +41,14 @@ class TeacherConfig:
     weight_decay: float = 5e-4
     epochs: int = 300
     patience: int = 50
+    # mini-batch training with neighbour sampling: "auto" = on for graphs above
+    # MINI_BATCH_ABOVE nodes; batches of batch_size training nodes, fanouts per hop
+    mini_batch: Literal["auto", "on", "off"] = "auto"
+    batch_size: int = 1024
+    fanouts: tuple[int, ...] = (10, 10)
+
+
+MINI_BATCH_ABOVE = 200_000  # nodes: above this the teacher trains on sampled mini-batches
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,12 @@ class ColdBrewConfig:
             check(c.weight_decay >= 0, f"{part}.weight_decay must be >= 0, got {c.weight_decay}")
         check(self.teacher.layers >= 1, f"teacher.layers must be >= 1, got {self.teacher.layers}")
         check(self.teacher.se_reg >= 0, f"teacher.se_reg must be >= 0, got {self.teacher.se_reg}")
+        t = self.teacher
+        check(t.batch_size >= 1, f"teacher.batch_size must be >= 1, got {t.batch_size}")
+        check(
+            len(t.fanouts) == t.layers and min(t.fanouts) >= 1,
+            f"teacher.fanouts must be {t.layers} positive integers (one per layer), got {t.fanouts}",
+        )
         w = self.student.soft_label_weight
         check(
             len(w) > 0 and all(0.0 <= v <= 1.0 for v in w),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -15,11 +16,12 @@ from reprkit.core.train import fit_loop
 from reprkit.core.validate import as_tensor
 from reprkit.datasets.graphs import as_features, as_node_data, as_node_mask, node_degree
 from reprkit.eval.report import log
-from reprkit.methods.coldbrew.config import ColdBrewConfig, TeacherConfig
+from reprkit.methods.coldbrew.config import MINI_BATCH_ABOVE, ColdBrewConfig, TeacherConfig
 from reprkit.methods.coldbrew.modules import ColdBrewStudent
 from reprkit.models.node import (
     SEGCN,
     Graph,
+    NeighbourSampler,
     choose_metric,
     class_weights,
     fit_node_classifier,
@@ -73,20 +75,43 @@ def fit_segcn(
         norm=t.norm if norm is None else norm,
         se_init=t.se_init,
     ).to(x.device)
-    fit_node_classifier(
-        model,
-        x,
-        graph,
-        y,
-        train,
-        val,
-        t,
-        progress=progress,
-        desc=desc,
-        metric=metric,
-        weight=weight,
-        extra_loss=lambda _: t.se_reg * model.se_penalty(),
-    )
+    mini = t.mini_batch == "on" or (t.mini_batch == "auto" and x.shape[0] > MINI_BATCH_ABOVE)
+    if not mini:
+        fit_node_classifier(
+            model, x, graph, y, train, val, t, progress=progress, desc=desc, metric=metric,
+            weight=weight, extra_loss=lambda _: t.se_reg * model.se_penalty(),
+        )  # fmt: skip
+        return model
+
+    # mini-batch: each step a batch of training nodes and their sampled neighbourhoods; the
+    # validation score uses the full graph (one layer-wise pass)
+    sampler = NeighbourSampler(graph.edge_index.cpu(), x.shape[0], t.fanouts)
+    train_ids = torch.nonzero(train).squeeze(1).cpu()
+    steps = math.ceil(len(train_ids) / t.batch_size)
+    gen = torch.Generator().manual_seed(int(torch.randint(2**31 - 1, ())))
+    state = {"step": 0, "perm": train_ids}
+    xs = sparse_if_helpful(x)
+
+    def batch_loss() -> torch.Tensor:
+        j = state["step"] % steps
+        if j == 0:
+            state["perm"] = train_ids[torch.randperm(len(train_ids), generator=gen)]
+        state["step"] += 1
+        seeds = state["perm"][j * t.batch_size : (j + 1) * t.batch_size]
+        n_id, sub = sampler.sample(seeds, gen)
+        n_id, seeds = n_id.to(x.device), seeds.to(x.device)
+        logits = model(sparse_if_helpful(x[n_id]), sub.to(x.device), n_id)[: len(seeds)]
+        # paper: the SE penalty of a step covers the batch's rows only (full batch: all rows)
+        pen = t.se_reg * model.se_penalty(n_id)
+        return F.cross_entropy(logits, y[seeds], weight=weight) + pen
+
+    def val_score() -> float:
+        return score(metric, model(xs, graph)[val], y[val])
+
+    fit_loop(
+        model, batch_loss, None if val is None or int(val.sum()) == 0 else val_score, t,
+        progress=progress, desc=f"{desc} (mini-batch)", steps_per_epoch=steps,
+    )  # fmt: skip
     return model
 
 

@@ -104,3 +104,39 @@ def test_plain_download_is_kept_gzipped_and_checked_on_its_content(download_cach
     path = _files.fetch(f)
     assert gzip.decompress(path.read_bytes()) == b"1 2 3\n"
     assert _files.fetch(f) == path  # the cached copy passes the same check
+
+
+def test_ogbn_products_reads_ogb_zip_format(tmp_path, monkeypatch):
+    # the real download path, on a 4-node archive in OGB's layout (the 1.4 GB file is not staged)
+    import gzip
+    import io
+    import urllib.request
+    import zipfile
+
+    from reprkit.datasets import graphs
+
+    def gz(text: str) -> bytes:
+        return gzip.compress(text.encode())
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("products/raw/edge.csv.gz", gz("0,1\n1,2\n2,3\n"))
+        z.writestr("products/raw/node-feat.csv.gz", gz("0.1,0.2\n0.3,0.4\n0.5,0.6\n0.7,0.8\n"))
+        z.writestr("products/raw/node-label.csv.gz", gz("0\n1\n1\n2\n"))
+        for part, ids in (("train", "0\n1\n"), ("valid", "2\n"), ("test", "3\n")):
+            z.writestr(f"products/split/sales_ranking/{part}.csv.gz", gz(ids))
+    calls = []
+
+    def fake_urlopen(url, timeout=None):
+        calls.append(url)
+        return io.BytesIO(buf.getvalue())
+
+    monkeypatch.setenv("REPRKIT_DATA", str(tmp_path / "empty"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("REPRKIT_OFFLINE", raising=False)
+    monkeypatch.setattr(urllib.request, "urlopen", fake_urlopen)
+    g = graphs.load_graph("ogbn_products")
+    assert calls == ["http://snap.stanford.edu/ogb/data/nodeproppred/products.zip"]
+    assert g.x.shape == (4, 2) and g.y.tolist() == [0, 1, 1, 2]
+    assert g.edge_index.shape[1] == 6  # undirected
+    assert g.train_mask.tolist() == [True, True, False, False] and g.test_mask[3]

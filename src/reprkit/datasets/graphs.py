@@ -112,6 +112,50 @@ def load_heterophilous(name: str) -> Data:
     return data
 
 
+_OGBN_PRODUCTS = RemoteFile(
+    "ogb/products.zip",
+    "http://snap.stanford.edu/ogb/data/nodeproppred/products.zip",
+    None,  # unpinned: not downloaded here (1.4 GB), so its sha256 is not known to us
+)
+
+
+def load_ogbn_products() -> Data:
+    """ogbn-products (Hu et al., OGB 2020): 2,449,029 Amazon products, 61,859,140 directed
+    co-purchase edges, 100 features, 47 categories, OGB's sales-ranking split — the scale Cold
+    Brew is for. Read from OGB's own zip (``products/raw/*.csv.gz``,
+    ``products/split/sales_ranking/*.csv.gz``) without the ``ogb`` package; not staged here."""
+    import zipfile
+
+    import pandas as pd
+
+    path = fetch(_OGBN_PRODUCTS)
+    with zipfile.ZipFile(path) as z:
+
+        def read(member: str) -> np.ndarray:
+            with z.open(f"products/{member}") as fh:
+                return pd.read_csv(fh, compression="gzip", header=None).to_numpy()
+
+        edges = read("raw/edge.csv.gz").astype(np.int64)
+        x = read("raw/node-feat.csv.gz").astype(np.float32)
+        y = read("raw/node-label.csv.gz").reshape(-1).astype(np.int64)
+        n = len(y)
+        masks = []
+        for part in ("train", "valid", "test"):
+            m = torch.zeros(n, dtype=torch.bool)
+            m[torch.from_numpy(read(f"split/sales_ranking/{part}.csv.gz").reshape(-1))] = True
+            masks.append(m)
+    data = Data(
+        x=torch.from_numpy(x),
+        y=torch.from_numpy(y),
+        edge_index=to_undirected(torch.from_numpy(edges.T.copy()), num_nodes=n),
+        train_mask=masks[0],
+        val_mask=masks[1],
+        test_mask=masks[2],
+    )
+    data.name = "ogbn_products"
+    return data
+
+
 def synthetic_graph(
     n_nodes: int = 600,
     n_classes: int = 4,
@@ -181,7 +225,9 @@ def load_graph(name: str) -> Data:
         )  # fmt: skip
         g.name = name
         return g
-    known = [*_PLANETOID_SHA, *_HETERO_SHA, "synthetic", "synthetic_imbalanced"]
+    if name == "ogbn_products":
+        return load_ogbn_products()
+    known = [*_PLANETOID_SHA, *_HETERO_SHA, "synthetic", "synthetic_imbalanced", "ogbn_products"]
     raise ValueError(f"dataset must be one of {known}, got {name!r}")
 
 

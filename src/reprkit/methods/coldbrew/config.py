@@ -42,10 +42,10 @@ class TeacherConfig:
     epochs: int = 300
     patience: int = 50
     # mini-batch training with neighbour sampling: "auto" = on for graphs above
-    # MINI_BATCH_ABOVE nodes; batches of batch_size training nodes, fanouts per hop
+    # MINI_BATCH_ABOVE nodes
     mini_batch: Literal["auto", "on", "off"] = "auto"
-    batch_size: int = 1024
-    fanouts: tuple[int, ...] = (10, 10)
+    batch_size: int = 1024  # training nodes per mini-batch
+    fanouts: tuple[int, ...] = (10, 10)  # neighbours sampled per node at each hop (one per layer)
 
 
 MINI_BATCH_ABOVE = 200_000  # nodes: above this the teacher trains on sampled mini-batches

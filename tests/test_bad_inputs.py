@@ -428,10 +428,10 @@ def test_a_sweep_of_bad_inputs_gets_clear_errors_from_reprkit_itself():
     DA = dict(
         layers=1,
         steps=1,
-        images_per_entry=1,
-        val_batch=6,
+        tasks=2,
+        val_per_task=4,
         net__epochs=1,
-        net__batch_size=16,
+        net__batch_size=8,
         net__width=4,
     )
     sc = synthetic_interaction(n=10, seed=0)

@@ -148,8 +148,8 @@ def test_deepaa_hwc_numpy_images_and_string_labels():
     from reprkit.methods.deepaa import DeepAutoAugment
 
     d = synthetic_images(n_train=40, n_test=4, n_classes=3, size=16, seed=1)
-    small = {"layers": 1, "steps": 1, "images_per_entry": 1, "val_batch": 6, "net__epochs": 1,
-             "net__batch_size": 16, "net__width": 4}  # fmt: skip
+    small = {"layers": 1, "steps": 1, "tasks": 2, "val_per_task": 4, "net__epochs": 1,
+             "net__batch_size": 8, "net__width": 4}  # fmt: skip
     a = DeepAutoAugment(device="cpu", **small).fit(d.x_train, d.y_train)
     hwc = d.x_train.permute(0, 2, 3, 1).numpy()
     b = DeepAutoAugment(device="cpu", **small).fit(hwc, NAMES[d.y_train.numpy()])

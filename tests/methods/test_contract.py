@@ -100,8 +100,8 @@ def _deepaa_case():
     from reprkit.datasets.images import synthetic_images
 
     d = synthetic_images(n_train=60, n_test=8, n_classes=3, size=16, seed=1)
-    small = {"layers": 2, "steps": 2, "images_per_entry": 1, "val_batch": 6}
-    small |= {"net__epochs": 1, "net__batch_size": 16, "net__width": 4}
+    small = {"layers": 2, "steps": 2, "tasks": 2, "val_per_task": 4}
+    small |= {"net__epochs": 1, "net__batch_size": 8, "net__width": 4}
 
     def predict(m):
         out = m.transform(d.x_test, generator=torch.Generator().manual_seed(0))

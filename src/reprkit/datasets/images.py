@@ -38,6 +38,31 @@ _OFFICIAL = {
         "85cd44d02ba6437773c5bbd22e183051d648de2e7d6b014e1ef29b855ba677a7",
     ),
 }
+# the two CIFAR policies released with the official DeepAA code (MSU-MLSys-Lab/DeepAA, folder
+# policy_port/, at the commit the staged copies came from)
+_DEEPAA_COMMIT = "2e929471fe8f03ec64e2a470cd5df7d05664e757"
+DEEPAA_POLICIES = {
+    k: RemoteFile(
+        f"deepaa_policies/policy_DeepAA_cifar_{k}.npz",
+        f"https://raw.githubusercontent.com/MSU-MLSys-Lab/DeepAA/{_DEEPAA_COMMIT}/policy_port/"
+        f"policy_DeepAA_cifar_{k}.npz",
+        sha,
+    )
+    for k, sha in (
+        (1, "66c53bfc064f88d18b5bdfe5b19ada834190f32d3a602434e60b04062508d500"),
+        (2, "88458bcb432c8319013ac6e5f76050fb6b79d34e8645a7626c7a43f10827e68e"),
+    )
+}
+
+
+def released_deepaa_policy(k: int = 1):
+    """Path of the DeepAA authors' released CIFAR policy ``k`` (1 or 2): the staged copy under
+    ``$REPRKIT_DATA/deepaa_policies/``, else downloaded (sha256 checked)."""
+    if k not in DEEPAA_POLICIES:
+        raise ValueError(f"k must be one of {sorted(DEEPAA_POLICIES)}, got {k!r}")
+    return fetch(DEEPAA_POLICIES[k])
+
+
 IMAGE_DATASETS = ("cifar10_subset", "cifar10", "cifar100", "synthetic_images")
 
 

@@ -2,8 +2,8 @@
 
 Names follow ``../shared/DESIGN.md`` ("Names in metrics.json"); this module is the one place in
 code that declares them. ``REQUIRED`` lists the rows every run of a method writes, smoke runs on
-synthetic data included; rows of models the fidelity issues (#23-#27) add (``deepaa_official``, ``coldbrew_paper``, the PSA-GAN ablations, ``real`` floors) join the list when
-those land. ``FRACTIONS`` lists the metrics that must lie in [0, 1] (FCR may exceed 1).
+synthetic data included; rows of models the fidelity issues (#23-#27) add (the PSA-GAN
+ablations, ``real`` floors) join the list when those land. ``FRACTIONS`` lists the metrics that must lie in [0, 1] (FCR may exceed 1).
 """
 
 from __future__ import annotations
@@ -98,7 +98,15 @@ REQUIRED: dict[str, set[tuple[str, str]]] = {
         ("start", "start_as_cross", "bi", "cross", "mutual_bi", "mutual_cross"), ("sts_avg",)
     ),  # fmt: skip
     "deepaa": _rows(
-        ("deepaa", "none", "cropflip", "randaugment", "trivialaugment", "autoaugment"),
+        (
+            "deepaa",
+            "deepaa_official",
+            "none",
+            "cropflip",
+            "randaugment",
+            "trivialaugment",
+            "autoaugment",
+        ),
         ("test_acc",),
     )
     | {("deepaa", "search_time_s")},  # fmt: skip

@@ -47,3 +47,17 @@ def test_resume_reads_back_finished_runs(tmp_path):
                          overrides={"augmentations": "none"}, resume=True)  # fmt: skip
     m = json.loads((out / "metrics.json").read_text())
     assert m["results"][0]["per_seed"] == [0.123]
+
+
+def test_released_policy_row_and_comparison_plot(tmp_path):
+    from reprkit.datasets._files import data_root
+
+    root = data_root()
+    if root is None or not (root / "deepaa_policies").exists():
+        pytest.skip("the released policies are staged under REPRKIT_DATA/deepaa_policies")
+    out = experiment.run("synthetic_images", seeds=[0], profile="smoke", out=tmp_path / "r",
+                         overrides={"augmentations": "deepaa_official,deepaa"})  # fmt: skip
+    m = json.loads((out / "metrics.json").read_text())
+    assert [r["model"] for r in m["results"]][:2] == ["deepaa_official", "deepaa"]
+    assert (out / "policy_vs_official.png").stat().st_size > 0
+    assert "search net seed 0: accuracy" in (out / "results.md").read_text()

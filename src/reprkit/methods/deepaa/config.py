@@ -29,26 +29,37 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class DeepAAConfig:
+    """The search (official DeepAA_search.py). Official budget: 6 layers x 1,024 steps of 16
+    tasks; the defaults are a budget a CPU finishes in minutes (the method is the same)."""
+
     seed: int = 0
-    layers: int = 3  # augmentation layers, searched greedily one after another
-    steps: int = 30  # policy updates per layer
-    images_per_entry: int = 2  # images per (op, magnitude) entry in one step (the same images)
-    val_batch: int = 256  # clean validation images per step (spread over the classes)
-    policy_lr: float = 0.1  # Adam on the layer's logits
-    init_identity: float = 0.5  # a new layer starts with this much probability on identity
-    regularize: bool = True  # layers >= 2: mean - std of the score over single-class tasks
-    val_fraction: float = 0.2  # of the training images, held out as the search's clean data
-    # the search network: trained on the clean search-train part before the search
-    net: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=15, batch_size=64, lr=0.05))
+    layers: int = 4  # augmentation layers, searched greedily one after another (official 6)
+    steps: int = 40  # policy updates per layer (official 1,024 = 4 x search_bno 256)
+    tasks: int = 8  # per step: one search image of class c + val_per_task images of c (official 16)
+    val_per_task: int = 64  # held-out images of the task's class for its clean gradient
+    # layers >= 2: the policy-stack gradient from grad_draws x 139 draws per task (official 4)
+    grad_draws: int = 1
+    # layers >= 2: draws of the earlier layers per image before each entry (official EXP_G 16)
+    jvp_draws: int = 2
+    policy_lr: float = 0.025  # Adam on the layer's logits (official)
+    init_identity_logit: float = 8.0  # identity's logit at init, others 0 (p = 0.956; official)
+    regularize: bool = True  # layers >= 2: mean - std across tasks of the importance vectors
+    pretrain_fraction: float = 0.2  # of the images: trains the search network (official 5k/50k)
+    val_fraction: float = 0.2  # of the images: the tasks' clean images; the rest are searched
+    # the search network, pre-trained with crop + flip + cutout (official: 45 epochs)
+    net: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=30, batch_size=64, lr=0.05))
 
     def validate(self) -> None:
-        for name in ("layers", "steps", "images_per_entry", "val_batch"):
+        for name in ("layers", "steps", "tasks", "val_per_task", "grad_draws", "jvp_draws"):
             check(getattr(self, name) >= 1, f"{name} must be >= 1, got {getattr(self, name)}")
         check(self.policy_lr > 0, f"policy_lr must be > 0, got {self.policy_lr}")
+        for name in ("pretrain_fraction", "val_fraction"):
+            v = getattr(self, name)
+            check(0 < v < 1, f"{name} must be in (0, 1), got {v}")
         check(
-            0 <= self.init_identity < 1,
-            f"init_identity must be in [0, 1), got {self.init_identity}",
+            self.pretrain_fraction + self.val_fraction < 1,
+            "pretrain_fraction + val_fraction must leave images to search (< 1), got "
+            f"{self.pretrain_fraction} + {self.val_fraction}",
         )
-        check(0 < self.val_fraction < 1, f"val_fraction must be in (0, 1), got {self.val_fraction}")
         check(self.seed >= 0, f"seed must be >= 0, got {self.seed}")
         self.net.validate()

@@ -1,11 +1,13 @@
 """Deep AutoAugment's headline experiment: search a policy on the training images, then train
 a fresh network with it and with every baseline augmentation, all on the same budget.
 
-Per seed: ``DeepAutoAugment`` searches on the ``n_train`` training images only (its own
-train/validation split inside them; the test images are never seen), then one network per
-augmentation is trained for ``train.epochs`` and scored once on the test images (no early
-stopping, no model selection). DeepAA's policy is used alone (the paper's point: no
-hand-picked crop/flip); RandAugment, TrivialAugment and AutoAugment run after crop+flip.
+Per seed: ``DeepAutoAugment`` searches on the dataset's training images (all of them: its own
+disjoint pre-train / search / validation split inside them, as the official code; the test
+images are never seen), then one network per augmentation is trained on the ``n_train``
+training images for ``train.epochs`` and scored once on the test images (no early stopping, no
+model selection). DeepAA's policies (ours and the authors' released one, ``deepaa_official``)
+are used alone, as the official training code does; RandAugment, TrivialAugment and AutoAugment
+run after crop+flip.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from reprkit.core.config import check, config_to_dict, resolve_profile
 from reprkit.core.device import resolve_device
 from reprkit.core.io import atomic_write_json
 from reprkit.core.seed import check_run_args, seeded
-from reprkit.datasets.images import ImageData, load_images
+from reprkit.datasets.images import ImageData, load_images, released_deepaa_policy
 from reprkit.eval.report import RunRecorder, log
 from reprkit.methods.deepaa.config import DeepAAConfig, TrainConfig
 from reprkit.methods.deepaa.method import DeepAutoAugment
@@ -32,7 +35,7 @@ from reprkit.methods.deepaa.ops import ENTRIES, RANGES
 from reprkit.methods.deepaa.policy import AugmentPolicy
 
 DATASETS = ("cifar10_subset", "cifar10", "cifar100", "synthetic_images")
-AUGMENTATIONS = (*BASELINES, "deepaa")
+AUGMENTATIONS = (*BASELINES, "deepaa_official", "deepaa")
 _SRC = "DeepAA (ICLR 2022) Table 1, as quoted in issue #8 (the paper's tables are not readable offline here)"
 PAPER_NOTE = (
     "Paper (WRN-28-10, full data, 200 epochs): CIFAR-10 DeepAA 97.56 ± 0.14, CIFAR-100 "
@@ -50,6 +53,7 @@ class DeepAAExperimentConfig:
     )
     n_train: int = 2000  # class-balanced training images (drawn once, seed 0); 0 = all
     augmentations: tuple[str, ...] = AUGMENTATIONS
+    official_policy: int = 1  # which released CIFAR policy is the row deepaa_official (1 or 2)
 
     def validate(self) -> None:
         bad = [a for a in self.augmentations if a not in AUGMENTATIONS]
@@ -58,6 +62,10 @@ class DeepAAExperimentConfig:
             f"augmentations must be a subset of {list(AUGMENTATIONS)}, got {list(self.augmentations)}",
         )
         check(self.n_train >= 0, f"n_train must be >= 0, got {self.n_train}")
+        check(
+            self.official_policy in (1, 2),
+            f"official_policy must be 1 or 2, got {self.official_policy}",
+        )
         self.search.validate()
         self.train.validate()
 
@@ -67,25 +75,31 @@ PROFILES: dict[str, dict[str, object]] = {
         "n_train": 0,
         "search.layers": 2,
         "search.steps": 2,
-        "search.images_per_entry": 1,
-        "search.val_batch": 16,
+        "search.tasks": 2,
+        "search.val_per_task": 4,
+        "search.jvp_draws": 1,
         "search.net.epochs": 1,
         "search.net.batch_size": 32,
         "train.epochs": 1,
         "train.batch_size": 32,
     },
-    # 2 cores: ResNet-8 (width 16) on a 2,000-image reduced set, 30 epochs (about 1.5 min a
-    # run); the search: 3 layers x 30 steps, 2 images per entry (about 5 min)
+    # 2 cores: ResNet-8 (width 16) trained on a 2,000-image reduced set, 30 epochs (about 1.5
+    # min a run); the search (library defaults): 4 layers x 40 steps of 8 tasks (~9 min)
     "cpu": {},
     # the paper-scale setting for a GPU (not run here: no GPU lent): all 10,000 images,
-    # ResNet-20, 5 layers, more search steps and images per entry
+    # ResNet-20, the official search (6 layers, 16 tasks, 4 x 139 stack draws, 16 JVP draws;
+    # 512 of the official 1,024 steps per layer)
     "paper": {
         "n_train": 0,
-        "search.layers": 5,
-        "search.steps": 100,
-        "search.images_per_entry": 8,
+        "search.layers": 6,
+        "search.steps": 512,
+        "search.tasks": 16,
+        "search.grad_draws": 4,
+        "search.jvp_draws": 16,
         "search.net.blocks": 3,
-        "search.net.epochs": 30,
+        "search.net.epochs": 45,
+        "search.net.batch_size": 128,
+        "search.net.lr": 0.1,
         "train.blocks": 3,
         "train.epochs": 100,
         "train.batch_size": 128,
@@ -133,6 +147,11 @@ def run(
     data = load_images(dataset)
     keep = balanced_subset(data.y_train, cfg.n_train, 0)
     x, y = data.x_train[keep], data.y_train[keep]
+    official = (
+        AugmentPolicy.from_official(released_deepaa_policy(cfg.official_policy))
+        if "deepaa_official" in cfg.augmentations
+        else None
+    )
     rec = RunRecorder(
         "deepaa", dataset, profile, seeds, config_to_dict(cfg), out, dev,
         title="Deep AutoAugment: test accuracy after training with each augmentation",
@@ -145,13 +164,16 @@ def run(
         policies: dict[int, AugmentPolicy] = {}
         history: list[list[float]] = []
         search_s: list[float] = []
+        net_acc: list[dict] = []
         for seed in seeds:
             if "deepaa" in cfg.augmentations:
-                pol, hist, s = _search(x, y, cfg, seed, dev, progress, ckpt)
-                policies[seed], search_s = pol, [*search_s, s]
-                history = history or hist
+                pol, saved = _search(data, cfg, seed, dev, progress, ckpt)
+                policies[seed], search_s = pol, [*search_s, saved["seconds"]]
+                history = history or saved["history"]
+                net_acc.append(saved.get("search_net_acc", {}))
             for aug in cfg.augmentations:
-                a, s = _train(x, y, data, cfg, aug, policies.get(seed), seed, dev, progress, ckpt)
+                use = official if aug == "deepaa_official" else policies.get(seed)
+                a, s = _train(x, y, data, cfg, aug, use, seed, dev, progress, ckpt)
                 acc[aug].append(a)
                 secs[aug].append(s)
                 log.info("%s seed %d %s: test acc %.4f (%.0f s)", dataset, seed, aug, a, s)
@@ -175,12 +197,23 @@ def run(
             )
         if policies:
             s = cfg.search
+            n = len(data.x_train)
             rec.note(
                 f"Search: {sum(search_s) / len(search_s):.0f} s per seed; {s.layers} layers x "
-                f"{s.steps} steps, {s.images_per_entry} image(s) per entry x {len(ENTRIES)} "
-                f"entries, search net ResNet-{6 * s.net.blocks + 2} trained {s.net.epochs} "
-                f"epochs on {1 - s.val_fraction:.0%} of the training images."
+                f"{s.steps} steps of {s.tasks} tasks (one search image + {s.val_per_task} "
+                f"validation images of its class), {len(ENTRIES)} entries; layers >= 2: "
+                f"{s.grad_draws} x {len(ENTRIES)} stack draws, {s.jvp_draws} JVP draws. Search "
+                f"net ResNet-{6 * s.net.blocks + 2} pre-trained {s.net.epochs} epochs with "
+                f"crop+flip+cutout on {s.pretrain_fraction:.0%} of the {n} training images; "
+                f"tasks use the other images (search {1 - s.pretrain_fraction - s.val_fraction:.0%}"
+                f", validation {s.val_fraction:.0%}), never seen by the network."
             )
+            for seed, acc in zip(seeds, net_acc, strict=False):
+                if acc:
+                    rec.note(
+                        f"search net seed {seed}: accuracy {acc['pretrain']:.3f} on its own "
+                        f"pre-training images, {acc['search']:.3f} on the search images"
+                    )
             first = policies[seeds[0]]
             for k in range(first.n_layers):
                 top = ", ".join(f"{op}({_mag(v)}) {q:.3f}" for op, v, q in first.top(k, 4))
@@ -189,6 +222,11 @@ def run(
                 rec.plot(f"policy_seed{seed}.json", pol.save)
             rec.plot("augmented_samples.png", lambda p: plot_samples(data, first, p))
             rec.plot("policy_layers.png", lambda p: plot_policy(first, history, p))
+            if official is not None:
+                rec.plot(
+                    "policy_vs_official.png",
+                    lambda p: plot_vs_official(list(policies.values()), official, p),
+                )
         rec.note(PAPER_NOTE)
 
     return rec.run(body)
@@ -210,24 +248,28 @@ def _once(path: Path, compute: Callable[[], dict]) -> dict:
     return out
 
 
-def _search(x, y, cfg, seed, dev, progress, ckpt: Path):
-    """The seed's policy, search history and seconds."""
+def _search(data: ImageData, cfg, seed, dev, progress, ckpt: Path):
+    """The seed's policy and its checkpoint (history, seconds, search-net accuracy)."""
 
     def compute() -> dict:
         s = replace(cfg.search, seed=seed)
-        m = DeepAutoAugment(s, device=dev, progress=progress).fit(x, y)
-        return {"policy": m.policy_.to_dict(), "history": m.history_}
+        m = DeepAutoAugment(s, device=dev, progress=progress).fit(data.x_train, data.y_train)
+        return {
+            "policy": m.policy_.to_dict(),
+            "history": m.history_,
+            "search_net_acc": m.search_net_acc_,
+        }
 
     saved = _once(ckpt / f"policy_seed{seed}.json", compute)
     log.info("search seed %d: %.0f s", seed, saved["seconds"])
-    return AugmentPolicy.from_dict(saved["policy"]), saved["history"], saved["seconds"]
+    return AugmentPolicy.from_dict(saved["policy"]), saved
 
 
 def _train(x, y, data: ImageData, cfg, aug, policy, seed, dev, progress, ckpt: Path):
     """(test accuracy, seconds) of one training run."""
 
     def compute() -> dict:
-        augment = policy if aug == "deepaa" else baseline(aug)
+        augment = policy if aug.startswith("deepaa") else baseline(aug)
         with seeded(10_000 + seed) as (gen, _):
             net = train_classifier(
                 x, y, data.n_classes, cfg.train, augment, gen,
@@ -264,18 +306,53 @@ def plot_samples(data: ImageData, policy: AugmentPolicy, path: Path, n: int = 8)
     plt.close(fig)
 
 
+def op_mass(policy: AugmentPolicy) -> torch.Tensor:
+    """``(layers, ops)``: each layer's probability per op, summed over magnitudes."""
+    ops = list(RANGES)
+    per_op = torch.zeros(policy.n_layers, len(ops), dtype=torch.float64)
+    for j, (op, _) in enumerate(ENTRIES):
+        per_op[:, ops.index(op)] += policy.probs[:, j]
+    return per_op
+
+
+def plot_vs_official(ours: list[AugmentPolicy], official: AugmentPolicy, path: Path) -> None:
+    """Per-layer op mass: our searched policies (mean over seeds) beside the released one."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    mine = torch.stack([op_mass(p) for p in ours]).mean(0).numpy()
+    theirs = op_mass(official).numpy()
+    fig, axes = plt.subplots(1, 2, figsize=(14, 4.2), sharey=False)
+    for ax, m, title in (
+        (axes[0], mine, f"ours (mean of {len(ours)} seeds)"),
+        (axes[1], theirs, "released (official policy_DeepAA_cifar)"),
+    ):
+        im = ax.imshow(m, aspect="auto", cmap="viridis", vmin=0, vmax=1)
+        ax.set_xticks(range(len(RANGES)))
+        ax.set_xticklabels(list(RANGES), rotation=60, ha="right", fontsize=8)
+        ax.set_yticks(range(len(m)))
+        ax.set_yticklabels([f"layer {k + 1}" for k in range(len(m))], fontsize=8)
+        ax.set_title(title, fontsize=10)
+        for (r, c), q in np.ndenumerate(m):
+            if q >= 0.05:
+                ax.text(c, r, f"{q:.2f}", ha="center", va="center", fontsize=6,
+                        color="black" if q > 0.5 else "white")  # fmt: skip
+    fig.colorbar(im, ax=axes, fraction=0.02, label="probability (summed over magnitudes)")
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
 def plot_policy(policy: AugmentPolicy, history: list[list[float]], path: Path) -> None:
     """Each layer's probability per op (summed over magnitudes), and the search objective."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
 
     ops = list(RANGES)
-    per_op = np.zeros((policy.n_layers, len(ops)))
-    for j, (op, _) in enumerate(ENTRIES):
-        per_op[:, ops.index(op)] += policy.probs[:, j].numpy()
+    per_op = op_mass(policy).numpy()
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(13, 4), gridspec_kw={"width_ratios": [3, 1]})
     w = 0.8 / policy.n_layers
     for k in range(policy.n_layers):
@@ -289,7 +366,7 @@ def plot_policy(policy: AugmentPolicy, history: list[list[float]], path: Path) -
     for k, h in enumerate(history):
         ax2.plot(h, label=f"layer {k + 1}")
     ax2.set_xlabel("search step")
-    ax2.set_ylabel("objective (cosine; mean - std for layers >= 2)")
+    ax2.set_ylabel("mean cosine of the tasks' gradients")
     ax2.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

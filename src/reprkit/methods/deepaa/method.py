@@ -1,14 +1,20 @@
 """Deep AutoAugment (Zheng et al., ICLR 2022): augmentation policy search by (regularised)
-gradient matching, layer by layer.
+gradient matching, layer by layer, as the official code does it (``DeepAA_search.py``).
 
-For layer ``k`` (the earlier layers fixed), every entry ``j`` of the search space (op and
-magnitude) gives a training loss ``L_j`` on a batch augmented by the earlier layers and then by
-``j``; the policy's augmented gradient is ``g(p) = sum_j p_j grad L_j``. The layer maximises
-the cosine between ``g(p)`` and the gradient ``v`` of the clean validation loss. Its derivative
-needs ``grad L_j . v`` and ``grad L_j . g`` for every entry: one forward-mode Jacobian-vector
-product of the vector of entry losses per direction (``torch.func.jvp``), never one backward
-pass per entry. Layers >= 2 use the regularised objective: ``v`` is taken per class (a
-single-class task) and the layer maximises mean - std of the per-class cosines.
+A step of layer ``k`` (the earlier layers fixed) has ``tasks`` tasks. A task is one search image
+``x`` of a random class ``c`` and ``val_per_task`` held-out images of the same class ``c``, whose
+mean loss gradient is ``v``. The policy's augmented gradient ``g`` is, for layer 1, the mixture
+``sum_j p_j grad L_j`` over the 139 entries ``j`` applied to ``x`` (paper Eq. 4), and for layers
+>= 2 the mean gradient over draws of the whole stack (layers 1..k) applied to ``x``. The task's
+importance vector is the derivative of ``cos(g, v)`` with respect to each entry's probability,
+``d_j = grad L_j . t / (|g| |v|)`` with the official tangent ``t = v - g (g.v) / |g|^2``; for
+layers >= 2, ``L_j`` is entry ``j`` applied after ``jvp_draws`` draws of the earlier layers,
+averaged. All ``d_j`` of a task come from one forward-mode JVP of the vector of entry losses
+(``torch.func.jvp``), never one backward pass per entry. The policy ascends ``sum_j p_j s_j``
+with ``s`` the mean of the tasks' importance vectors (layer 1) or their mean - std across tasks
+(layers >= 2: the paper's regulariser, Eq. 6, in the official form). Gradients are taken over
+the network's weights except BatchNorm's affine parameters (frozen, as official), BatchNorm in
+inference mode.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from reprkit.core.progress import progress_bar
 from reprkit.core.seed import seeded
 from reprkit.core.validate import as_nchw, encode_labels
 from reprkit.methods.deepaa.config import DeepAAConfig
-from reprkit.methods.deepaa.nets import train_classifier
+from reprkit.methods.deepaa.nets import accuracy, crop_flip_policy, train_classifier
 from reprkit.methods.deepaa.ops import ENTRIES, apply_entries
 from reprkit.methods.deepaa.policy import AugmentPolicy
 
@@ -58,31 +64,64 @@ def check_images(
 
 
 def _dot(a: dict[str, torch.Tensor], c: dict[str, torch.Tensor]) -> torch.Tensor:
-    return sum((a[n] * c[n]).sum() for n in a).double().cpu()
+    return sum((a[n] * c[n]).sum() for n in a).double()
 
 
-def policy_cosines(
+def weighted_grad(
     losses: Callable[[dict[str, torch.Tensor]], torch.Tensor],
     params: dict[str, torch.Tensor],
-    p: torch.Tensor,
-    dirs: list[dict[str, torch.Tensor]],
-) -> torch.Tensor:
-    """cos(g(p), v) for each direction ``v`` in ``dirs``, differentiable in ``p`` (exact value
-    and exact gradient at the given ``p``), where ``g(p) = sum_j p_j grad losses(params)_j``.
-
-    ``g . v = sum_j p_j (grad L_j . v)`` is linear in ``p``; ``|g|^2`` enters through its
-    first-order form in ``p`` (``d|g|^2 / dp_j = 2 grad L_j . g``). Every ``grad L_j . u``
-    comes from one forward-mode JVP of the loss vector along ``u``."""
+    weights: torch.Tensor,
+) -> dict[str, torch.Tensor]:
+    """``sum_j weights_j grad losses(params)_j``: one backward pass (a VJP)."""
     ref = next(iter(params.values()))
     _, fn = vjp(losses, params)
-    g = fn(p.detach().to(ref.device, ref.dtype))[0]
-    c = jvp(losses, (params,), (g,))[1].double().cpu()  # grad L_j . g
-    norm = (_dot(g, g) + 2 * ((p - p.detach()) * c).sum()).clamp_min(1e-30).sqrt()
-    out = []
-    for v in dirs:
-        a = jvp(losses, (params,), (v,))[1].double().cpu()  # grad L_j . v
-        out.append((p * a).sum() / (_dot(v, v).sqrt() * norm))
-    return torch.stack(out)
+    return fn(weights.detach().to(ref.device, ref.dtype))[0]
+
+
+def entry_importance(
+    losses: Callable[[dict[str, torch.Tensor]], torch.Tensor],
+    params: dict[str, torch.Tensor],
+    g: dict[str, torch.Tensor],
+    v: dict[str, torch.Tensor],
+) -> tuple[float, torch.Tensor]:
+    """``(cos(g, v), d)`` with ``d_j = grad L_j . t / (|g| |v|)``, ``t = v - g (g.v) / |g|^2``
+    (the official tangent), every ``grad L_j . t`` from one forward-mode JVP of the loss vector.
+    When ``g = sum_j w_j grad L_j``, ``d`` is exactly ``d cos(g, v) / d w`` (tested)."""
+    gv, gg, vv = _dot(g, v), _dot(g, g).clamp_min(1e-30), _dot(v, v).clamp_min(1e-30)
+    t = {n: v[n] - g[n] * (gv / gg).to(g[n].dtype) for n in g}
+    d = jvp(losses, (params,), (t,))[1].double() / (gg * vv).sqrt()
+    return float(gv / (gg * vv).sqrt()), d.cpu()
+
+
+def _frozen_bn(net: torch.nn.Module) -> set[str]:
+    """Names of BatchNorm affine parameters (the official search freezes them)."""
+    return {
+        f"{m}.{p}" if m else p
+        for m, mod in net.named_modules()
+        if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm)
+        for p, _ in mod.named_parameters(recurse=False)
+    }
+
+
+class _SearchData:
+    """The search and validation parts, and the draw of one task: a search image of a random
+    class c and ``n`` validation images of class c (official PrefetchGenerator)."""
+
+    def __init__(self, images, labels, search, val, classes) -> None:
+        self.images, self.labels, self.classes = images, labels, classes
+        self.search = {c: search[labels[search] == c] for c in classes}
+        self.val = {c: val[labels[val] == c] for c in classes}
+
+    def task(self, n: int, gen: torch.Generator, dev: torch.device):
+        c = self.classes[int(torch.randint(len(self.classes), (1,), generator=gen))]
+        s, v = self.search[c], self.val[c]
+        i = s[torch.randint(len(s), (1,), generator=gen)]
+        # without replacement when the class has enough validation images
+        j = v[torch.randperm(len(v), generator=gen)[:n]] if len(v) >= n else v[
+            torch.randint(len(v), (n,), generator=gen)]  # fmt: skip
+        x = self.images[i].float().to(dev) / 255
+        xv = self.images[j].float().to(dev) / 255
+        return x, self.labels[i].to(dev), xv, self.labels[j].to(dev)
 
 
 class DeepAutoAugment(BaseEstimator):
@@ -103,33 +142,44 @@ class DeepAutoAugment(BaseEstimator):
         *,
         on_layer: Callable[[int, AugmentPolicy], None] | None = None,
     ) -> DeepAutoAugment:
+        """Split the images into pre-train / search / validation parts (disjoint, as official),
+        pre-train the search network on the first with crop + flip + cutout, then search
+        ``config.layers`` layers greedily on images the network never saw."""
         cfg: DeepAAConfig = self.config
         cfg.validate()
-        images, labels, self.classes_ = check_images(
-            images, labels, min_count=cfg.net.batch_size + 2
-        )
+        images, labels, self.classes_ = check_images(images, labels, min_count=3)
         n_classes = len(self.classes_)
+        n = len(images)
+        n_pre, n_val = round(cfg.pretrain_fraction * n), round(cfg.val_fraction * n)
+        if n_pre < cfg.net.batch_size:
+            raise ValueError(
+                f"pretrain_fraction x images ({n_pre}) must be >= net.batch_size "
+                f"({cfg.net.batch_size}); pass more images or lower net.batch_size"
+            )
+        if n - n_pre - n_val < 1 or n_val < 1:
+            raise ValueError(f"{n} images leave no search or validation images")
         with seeded(cfg.seed) as (gen, _):
-            order = torch.randperm(len(images), generator=gen)
-            n_val = max(n_classes, int(round(cfg.val_fraction * len(images))))
-            val, train = order[:n_val], order[n_val:]
-            if len(train) < cfg.net.batch_size:
-                raise ValueError(
-                    f"fewer training images ({len(train)}) than net.batch_size "
-                    f"({cfg.net.batch_size}) after holding out val_fraction"
-                )
+            order = torch.randperm(n, generator=gen)
+            pre, val, search = order[:n_pre], order[n_pre : n_pre + n_val], order[n_pre + n_val :]
+            classes = [
+                c for c in range(n_classes)
+                if (labels[search] == c).any() and (labels[val] == c).any()
+            ]  # fmt: skip
+            if not classes:
+                raise ValueError("no class has images in both the search and validation parts")
             net = train_classifier(
-                images[train], labels[train], n_classes, cfg.net, None, gen,
-                device=self.device, progress=self.progress, desc="search net",
+                images[pre], labels[pre], n_classes, cfg.net, crop_flip_policy(cutout=True),
+                gen, device=self.device, progress=self.progress, desc="search net",
             )  # fmt: skip
+            self.search_net_acc_ = {
+                "pretrain": accuracy(net, images[pre], labels[pre]),
+                "search": accuracy(net, images[search], labels[search]),
+            }
+            data = _SearchData(images, labels, search, val, classes)
             layers: list[torch.Tensor] = []
             self.history_: list[list[float]] = []
             for k in range(cfg.layers):
-                prev = AugmentPolicy(torch.stack(layers)) if layers else None
-                probs, hist = self._search_layer(
-                    net, images[train], labels[train], images[val], labels[val],
-                    n_classes, prev, regularize=cfg.regularize and k > 0, gen=gen, k=k,
-                )  # fmt: skip
+                probs, hist = self._search_layer(net, data, layers, gen=gen, k=k)
                 layers.append(probs)
                 self.history_.append(hist)
                 if on_layer is not None:
@@ -139,56 +189,66 @@ class DeepAutoAugment(BaseEstimator):
         self.fitted_ = True
         return self
 
-    def _search_layer(self, net, x_tr, y_tr, x_val, y_val, n_classes, prev, *, regularize, gen, k):
+    def _search_layer(self, net, data: _SearchData, layers, *, gen, k):
         cfg: DeepAAConfig = self.config
         dev = self.device
-        params = {n: p.detach() for n, p in net.named_parameters()}
-        buffers = {n: b for n, b in net.named_buffers()}
-        n_e, b = len(ENTRIES), cfg.images_per_entry
+        frozen = _frozen_bn(net)
+        params = {n: p.detach() for n, p in net.named_parameters() if n not in frozen}
+        consts = {n: p.detach() for n, p in net.named_parameters() if n in frozen}
+        consts |= dict(net.named_buffers())
+        n_e = len(ENTRIES)
         logits = torch.zeros(n_e, dtype=torch.float64)
-        # start near identity: identity gets `init_identity`, the rest share what is left
-        logits[_IDENTITY] = np.log(cfg.init_identity * (n_e - 1) / (1 - cfg.init_identity))
+        logits[_IDENTITY] = cfg.init_identity_logit
         logits.requires_grad_(True)
         opt = torch.optim.Adam([logits], lr=cfg.policy_lr)
-        by_class = [torch.nonzero(y_val == c).flatten() for c in range(n_classes)]
-        by_class = [i for i in by_class if len(i)]
         hist: list[float] = []
 
-        def loss_vec(p: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor):
-            out = functional_call(net, (p, buffers), (x,))
-            return F.cross_entropy(out, y, reduction="none").view(n_e, b).mean(1)
+        def loss_vec(p, x, y):
+            return F.cross_entropy(functional_call(net, (p | consts,), (x,)), y, reduction="none")
 
-        def val_grad(idx: torch.Tensor) -> dict[str, torch.Tensor]:
-            xv = x_val[idx].float().to(dev) / 255
+        def mean_loss(p, x, y):
+            return loss_vec(p, x, y).mean()
 
-            def f(p):
-                return F.cross_entropy(
-                    functional_call(net, (p, buffers), (xv,)), y_val[idx].to(dev)
-                )
-
+        def grad(f) -> dict[str, torch.Tensor]:
             _, fn = vjp(f, params)
             return fn(torch.ones((), device=dev))[0]
 
         steps = progress_bar(range(cfg.steps), progress=self.progress, desc=f"layer {k + 1}")
         for _ in steps:
-            pick = torch.randint(len(x_tr), (b,), generator=gen)
-            x = x_tr[pick].float() / 255
-            if prev is not None:
-                x = prev(x, gen)
-            xs = apply_entries(x.repeat(n_e, 1, 1, 1), torch.arange(n_e).repeat_interleave(b), gen)
-            xs, ys = xs.to(dev), y_tr[pick].repeat(n_e).to(dev)
-            if regularize:
-                per = max(1, cfg.val_batch // len(by_class))
-                dirs = [val_grad(i[torch.randint(len(i), (per,), generator=gen)]) for i in by_class]
-            else:
-                dirs = [val_grad(torch.randint(len(x_val), (cfg.val_batch,), generator=gen))]
-            p = torch.softmax(logits, 0)
-            cos = policy_cosines(partial(loss_vec, x=xs, y=ys), params, p, dirs)
-            obj = cos.mean() - cos.std() if len(cos) > 1 else cos[0]
+            p = torch.softmax(logits.detach(), 0)
+            # search (explicit signs): the earlier layers, and the stack with this one
+            earlier = AugmentPolicy(torch.stack(layers), random_sign=False) if layers else None
+            stack = AugmentPolicy(torch.stack([*layers, p]), random_sign=False)
+            imps, coss = [], []
+            for _task in range(cfg.tasks):
+                x, y, xv, yv = data.task(cfg.val_per_task, gen, dev)
+                v = grad(partial(mean_loss, x=xv, y=yv))
+                if earlier is None:
+                    xs = apply_entries(x.expand(n_e, -1, -1, -1), torch.arange(n_e), gen)
+                    f = partial(loss_vec, x=xs, y=y.expand(n_e))
+                    cos, d = entry_importance(f, params, weighted_grad(f, params, p), v)
+                else:
+                    m = cfg.grad_draws * n_e
+                    xg = stack.augment(x.expand(m, -1, -1, -1), gen)
+                    g = grad(partial(mean_loss, x=xg, y=y.expand(m)))
+                    j = cfg.jvp_draws
+                    xk = earlier.augment(x.expand(j, -1, -1, -1), gen)
+                    xs = apply_entries(
+                        xk.repeat(n_e, 1, 1, 1), torch.arange(n_e).repeat_interleave(j), gen
+                    )
+                    f = partial(loss_vec, x=xs, y=y.expand(n_e * j))
+                    cos, d = entry_importance(f, params, g, v)
+                    d = d.view(n_e, j).mean(1)
+                imps.append(d)
+                coss.append(cos)
+            imp = torch.stack(imps)
+            score = imp.mean(0)
+            if k > 0 and cfg.regularize:
+                score = score - imp.std(0, correction=0)  # population std, as official
             opt.zero_grad()
-            (-obj).backward()
+            (-(score * torch.softmax(logits, 0)).sum()).backward()
             opt.step()
-            hist.append(float(obj.detach()))
+            hist.append(float(np.mean(coss)))
         return torch.softmax(logits.detach(), 0), hist
 
     def transform(self, images: torch.Tensor, generator: torch.Generator | None = None):

@@ -122,12 +122,13 @@ def accuracy(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch: 
     return hits / len(images)
 
 
-def crop_flip_policy() -> AugmentPolicy:
-    """The standard CIFAR augmentation as a 2-layer policy: flip with p = 0.5, then pad-crop."""
-    p = torch.zeros(2, len(ENTRIES), dtype=torch.float64)
-    p[0, ENTRIES.index(("identity", None))] = 0.5
-    p[0, ENTRIES.index(("flip", None))] = 0.5
-    p[1, ENTRIES.index(("crop", None))] = 1.0
+def crop_flip_policy(cutout: bool = False) -> AugmentPolicy:
+    """The standard CIFAR augmentation as a policy: pad-and-crop, random flip (p = 0.5), and
+    with ``cutout`` a 16-pixel cutout (how the official search network is pre-trained)."""
+    ops = ["crop", "flip", *(["cutout"] if cutout else [])]
+    p = torch.zeros(len(ops), len(ENTRIES), dtype=torch.float64)
+    for k, op in enumerate(ops):
+        p[k, ENTRIES.index((op, None))] = 1.0
     return AugmentPolicy(p)
 
 

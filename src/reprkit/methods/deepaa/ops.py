@@ -1,17 +1,24 @@
-"""The DeepAA search space: 16 image operations x 12 magnitudes, plus flip and pad-and-crop.
+"""The DeepAA search space of the official CIFAR code: 139 (operation, magnitude) entries.
 
 Every operation works on a float batch in [0, 1] of shape ``(B, C, H, W)`` with one magnitude
 *value* per sample (a ``(B,)`` tensor in the operation's own unit), so one call transforms a
-whole group of images with different magnitudes. Random parts (cutout position, crop offset)
-draw from an explicit ``torch.Generator``.
+whole group of images with different magnitudes. Random parts (flip, cutout position, crop
+offset, the sign of signed ops) draw from an explicit ``torch.Generator``.
 
-Magnitude ranges (:data:`RANGES`) follow the search-space table of the DeepAA paper (Zheng et
-al., ICLR 2022, appendix) as far as we could check it offline; each range is discretised into
-12 evenly spaced values. The identity value of each operation (:data:`IDENTITY`) is where it
-leaves the image unchanged: 0 for the geometric ops and cutout, 1 for the enhance factors,
-256 for solarize (no pixel reaches the threshold) and 8 bits for posterize. Because the signed
-ranges are discretised into 12 values, 0 itself is not on their grid; the ``identity`` entry
-covers "no change".
+The space is the one the released policies were searched in (Zheng et al., ICLR 2022, Sec. 4
+and appendix; official code ``DeepAA_utils.py`` ``aug_op_cifar_list`` and ``policy.py``
+``_get_unique_policy``): 18 operations in the official order; an operation with a magnitude
+range gets 13 evenly spaced levels, less the level at which it leaves the image unchanged
+(the middle level 6, or level 12 for solarize and posterize), so 12 entries each; identity,
+auto-contrast, invert, equalize, random flip, cutout (a 16-pixel square on 32-pixel images)
+and pad-and-crop (4 pixels) have one entry each: 1 + 11 x 12 + 6 = 139 entries.
+
+Pixel conventions follow the official PIL code: affine ops fill uncovered pixels with black
+(PIL's default) and shear / translate about the top-left corner as PIL's ``AFFINE`` transform
+does; cutout and the crop padding use the CIFAR mean colour (125, 123, 114); posterize keeps
+``int(bits)`` bits. During the search an entry's sign is explicit (levels below the middle are
+negative); when a policy augments training images, signed ops flip their sign with p = 0.5 as
+the official training code does (``random_mirror``).
 """
 
 from __future__ import annotations
@@ -22,11 +29,13 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-N_MAGNITUDES = 12
-FILL = 0.5  # grey, for pixels a geometric op or cutout uncovers
-CROP_PAD = 4  # pad-and-crop: zero padding on each side, as the standard CIFAR crop
+N_LEVELS = 13  # magnitude levels per op (official l_mags)
+MEAN_RGB = (125 / 255, 123 / 255, 114 / 255)  # official fill of cutout and the crop padding
+CUTOUT_FRACTION = 0.5  # cutout side / image side (16 px on CIFAR)
+CROP_FRACTION = 0.125  # crop padding / image side (4 px on CIFAR)
 
-# operation -> (low, high) of its magnitude; None: the operation has no magnitude
+# operation -> (low, high) of its magnitude; None: the operation has no magnitude.
+# Order and ranges: official aug_op_cifar_list (DeepAA_utils.py) and op_names of the released npz
 RANGES: dict[str, tuple[float, float] | None] = {
     "identity": None,
     "shear_x": (-0.3, 0.3),  # shear factor
@@ -38,56 +47,64 @@ RANGES: dict[str, tuple[float, float] | None] = {
     "invert": None,
     "equalize": None,
     "solarize": (0.0, 256.0),  # threshold in 8-bit pixel values: pixels >= it are inverted
-    "posterize": (4.0, 8.0),  # bits kept per channel (rounded to a whole number)
+    "posterize": (4.0, 8.0),  # bits kept per channel (int(), as official)
     "contrast": (0.1, 1.9),  # enhance factor, 1 = unchanged
     "color": (0.1, 1.9),
     "brightness": (0.1, 1.9),
     "sharpness": (0.1, 1.9),
-    "cutout": (0.0, 0.6),  # side of the grey square as a fraction of the image side
-    "flip": None,  # horizontal flip
-    "crop": None,  # zero-pad by CROP_PAD pixels, crop back at a random offset
+    "flip": None,  # horizontal flip with p = 0.5
+    "cutout": None,  # a mean-colour square of CUTOUT_FRACTION of the side at a random centre
+    "crop": None,  # pad by CROP_FRACTION of the side with the mean colour, crop back at random
 }
-IDENTITY: dict[str, float] = {
-    "shear_x": 0.0,
-    "shear_y": 0.0,
-    "translate_x": 0.0,
-    "translate_y": 0.0,
-    "rotate": 0.0,
-    "solarize": 256.0,
-    "posterize": 8.0,
-    "contrast": 1.0,
-    "color": 1.0,
-    "brightness": 1.0,
-    "sharpness": 1.0,
-    "cutout": 0.0,
-}
+# the op names of the official code (the released npz's op_names), in the same order
+OFFICIAL_NAMES = (
+    "Identity", "ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate", "AutoContrast",
+    "Invert", "Equalize", "Solarize", "Posterize", "Contrast", "Color", "Brightness",
+    "Sharpness", "RandFlip", "RandCutout", "RandCrop",
+)  # fmt: skip
+SIGNED = ("shear_x", "shear_y", "translate_x", "translate_y", "rotate")
+# the level at which the op leaves the image unchanged: left out of the search space
+IDENTITY_LEVEL = {op: N_LEVELS - 1 if op in ("solarize", "posterize") else 6 for op in RANGES}
 
 
-def magnitudes(op: str) -> list[float | None]:
-    """The op's discrete magnitude values (``[None]`` for an op without magnitude)."""
+def level_value(op: str, level: int) -> float | None:
+    """The magnitude value of ``op`` at ``level`` (0 .. N_LEVELS - 1); None without a range."""
     rng = RANGES[op]
     if rng is None:
-        return [None]
+        return None
     lo, hi = rng
-    return [lo + (hi - lo) * k / (N_MAGNITUDES - 1) for k in range(N_MAGNITUDES)]
+    return lo + (hi - lo) * level / (N_LEVELS - 1)
 
 
-# the search space: one (op, value) entry per op and magnitude, in a fixed order
-ENTRIES: list[tuple[str, float | None]] = [(op, v) for op in RANGES for v in magnitudes(op)]
+def levels(op: str) -> list[int | None]:
+    """The op's levels in the search space (``[None]`` for an op without magnitude)."""
+    if RANGES[op] is None:
+        return [None]
+    return [k for k in range(N_LEVELS) if k != IDENTITY_LEVEL[op]]
+
+
+# the search space: one (op, value) entry per op and level, in the official order
+ENTRY_LEVELS: list[tuple[str, int | None]] = [(op, k) for op in RANGES for k in levels(op)]
+ENTRIES: list[tuple[str, float | None]] = [
+    (op, None if k is None else level_value(op, k)) for op, k in ENTRY_LEVELS
+]
 
 
 def _per_sample(v: torch.Tensor) -> torch.Tensor:
     return v.view(-1, 1, 1, 1)
 
 
+def _mean_fill(x: torch.Tensor) -> torch.Tensor:
+    """The official fill colour as a (1, C, 1, 1) tensor (its grey level for 1 channel)."""
+    rgb = torch.tensor(MEAN_RGB, dtype=x.dtype, device=x.device)
+    return (rgb if x.shape[1] == 3 else rgb.mean().expand(x.shape[1])).view(1, -1, 1, 1)
+
+
 def _affine(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-    """Warp by per-sample 2x3 matrices that map output to input coordinates in [-1, 1]."""
+    """Warp by per-sample 2x3 matrices that map output to input coordinates in [-1, 1];
+    pixels from outside the image are black (PIL's default fill)."""
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    out = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    inside = F.grid_sample(
-        torch.ones_like(x[:, :1]), grid, mode="bilinear", padding_mode="zeros", align_corners=False
-    )
-    return out + (1 - inside) * FILL
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
 def _eye(v: torch.Tensor) -> torch.Tensor:
@@ -101,19 +118,21 @@ def _geometric(kind: str) -> Callable[[torch.Tensor, torch.Tensor, torch.Generat
     def op(x: torch.Tensor, v: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         v = v.to(x.dtype)
         theta = _eye(v)
+        hw, wh = x.shape[2] / x.shape[3], x.shape[3] / x.shape[2]
+        # PIL AFFINE (1, v, 0, 0, 1, 0) etc. map output pixel (x, y) to input pixel
+        # (x + v y, y): a shear about the top-left corner, in [-1, 1] coordinates below
         if kind == "shear_x":
-            theta[:, 0, 1] = v * x.shape[2] / x.shape[3]
+            theta[:, 0, 1] = theta[:, 0, 2] = v * hw
         elif kind == "shear_y":
-            theta[:, 1, 0] = v * x.shape[3] / x.shape[2]
-        elif kind == "translate_x":
-            theta[:, 0, 2] = -2 * v
+            theta[:, 1, 0] = theta[:, 1, 2] = v * wh
+        elif kind == "translate_x":  # input x = output x + v * width
+            theta[:, 0, 2] = 2 * v
         elif kind == "translate_y":
-            theta[:, 1, 2] = -2 * v
-        else:  # rotate by v degrees counter-clockwise (square pixels)
+            theta[:, 1, 2] = 2 * v
+        else:  # rotate by v degrees counter-clockwise about the centre (PIL Image.rotate)
             a = v * math.pi / 180
-            r = x.shape[2] / x.shape[3]  # H / W: keeps the rotation rigid on non-square images
-            theta[:, 0, 0], theta[:, 0, 1] = torch.cos(a), -torch.sin(a) * r
-            theta[:, 1, 0], theta[:, 1, 1] = torch.sin(a) / r, torch.cos(a)
+            theta[:, 0, 0], theta[:, 0, 1] = torch.cos(a), -torch.sin(a) * hw
+            theta[:, 1, 0], theta[:, 1, 1] = torch.sin(a) * wh, torch.cos(a)
         return _affine(x, theta)
 
     return op
@@ -161,7 +180,7 @@ def _solarize(x, v, gen):
 
 
 def _posterize(x, v, gen):
-    step = 2.0 ** (8 - _per_sample(torch.round(v).to(x.dtype)))
+    step = 2.0 ** (8 - _per_sample(torch.floor(v).to(x.dtype)))  # official: int(v) bits
     return torch.floor(_to8(x) / step) * step / 255
 
 
@@ -178,29 +197,35 @@ def _equalize(x, v, gen):
     return equalize(x)
 
 
+def _flip(x, v, gen):
+    flip = (torch.rand(len(x), generator=gen) < 0.5).to(x.device)
+    return torch.where(_per_sample(flip), x.flip(-1), x)
+
+
 def _cutout(x, v, gen):
+    """A mean-colour square, half the side, centred at a uniform random pixel (clipped at the
+    border, as the official RandCutout)."""
     b, _, h, w = x.shape
-    side = torch.round(v.to(x.dtype) * min(h, w))
-    cy = torch.randint(0, h, (b,), generator=gen).to(x.device)
-    cx = torch.randint(0, w, (b,), generator=gen).to(x.device)
+    half = round(CUTOUT_FRACTION * min(h, w)) // 2
+    cy = torch.randint(0, h, (b,), generator=gen).to(x.device).view(b, 1, 1)
+    cx = torch.randint(0, w, (b,), generator=gen).to(x.device).view(b, 1, 1)
     ys = torch.arange(h, device=x.device).view(1, h, 1)
     xs = torch.arange(w, device=x.device).view(1, 1, w)
-    y0 = (cy - torch.div(side, 2, rounding_mode="floor")).view(b, 1, 1)
-    x0 = (cx - torch.div(side, 2, rounding_mode="floor")).view(b, 1, 1)
-    s = side.view(b, 1, 1)
-    hole = (ys >= y0) & (ys < y0 + s) & (xs >= x0) & (xs < x0 + s)
-    return torch.where(hole.unsqueeze(1), torch.full_like(x, FILL), x)
+    hole = (ys >= cy - half) & (ys < cy + half) & (xs >= cx - half) & (xs < cx + half)
+    return torch.where(hole.unsqueeze(1), _mean_fill(x).expand_as(x), x)
 
 
 def _crop(x, v, gen):
-    b, _, h, w = x.shape
-    p = CROP_PAD
-    padded = F.pad(x, (p, p, p, p))
+    """Pad with the mean colour, crop back to the original size at a uniform random offset."""
+    b, c, h, w = x.shape
+    p = max(1, round(CROP_FRACTION * min(h, w)))
+    padded = _mean_fill(x).expand(b, c, h + 2 * p, w + 2 * p).clone()
+    padded[:, :, p : p + h, p : p + w] = x
     dy = torch.randint(0, 2 * p + 1, (b,), generator=gen).to(x.device)
     dx = torch.randint(0, 2 * p + 1, (b,), generator=gen).to(x.device)
     rows = (dy.view(b, 1) + torch.arange(h, device=x.device)).view(b, 1, h, 1)
     cols = (dx.view(b, 1) + torch.arange(w, device=x.device)).view(b, 1, 1, w)
-    idx = (rows * (w + 2 * p) + cols).expand(b, x.shape[1], h, w).reshape(b, x.shape[1], -1)
+    idx = (rows * (w + 2 * p) + cols).expand(b, c, h, w).reshape(b, c, -1)
     return padded.flatten(2).gather(2, idx).view_as(x)
 
 
@@ -220,8 +245,8 @@ OPS: dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Generator], torch.Ten
     "color": _color,
     "brightness": _brightness,
     "sharpness": _sharpness,
+    "flip": _flip,
     "cutout": _cutout,
-    "flip": lambda x, v, gen: x.flip(-1),
     "crop": _crop,
 }
 
@@ -241,10 +266,16 @@ _ENTRY_OP = [op for op, _ in ENTRIES]
 _ENTRY_VALUE = torch.tensor([0.0 if v is None else v for _, v in ENTRIES], dtype=torch.float64)
 
 
-def apply_entries(x: torch.Tensor, idx: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Apply search-space entry ``idx[i]`` to image ``i``: one call per op present."""
+def apply_entries(
+    x: torch.Tensor, idx: torch.Tensor, generator: torch.Generator, *, random_sign: bool = False
+) -> torch.Tensor:
+    """Apply search-space entry ``idx[i]`` to image ``i``: one call per op present.
+    ``random_sign``: signed ops (``SIGNED``) flip their sign with p = 0.5 per image (the
+    official training-time ``random_mirror``); off in the search, where the sign is explicit."""
     out = x.clone()
     values = _ENTRY_VALUE[idx.cpu()]
+    if random_sign:
+        values = values * (1 - 2 * (torch.rand(len(idx), generator=generator) < 0.5).double())
     ops = [_ENTRY_OP[i] for i in idx.tolist()]
     for op in dict.fromkeys(ops):
         rows = torch.tensor([i for i, o in enumerate(ops) if o == op], device=x.device)

@@ -101,9 +101,7 @@ def main() -> None:
         seeds = train_ids[torch.randint(n_train, (1024,), generator=gen)]
         n_id, sub = sampler.sample(seeds, gen)
         logits = model(x[n_id], sub, n_id)[: len(seeds)]
-        loss = torch.nn.functional.cross_entropy(logits, y[seeds]) + t.se_reg * model.se_penalty(
-            n_id
-        )
+        loss = torch.nn.functional.cross_entropy(logits, y[seeds]) + t.se_reg * model.se_penalty()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -300,3 +300,22 @@ def test_mini_batch_teacher_learns_like_full_batch(synthetic):
         with torch.no_grad():
             accs[mb] = accuracy(m(synthetic.x, g), synthetic.y, te)
     assert accs["on"] > 0.5 and abs(accs["on"] - accs["off"]) < 0.1, accs
+
+
+def test_mini_batch_shrinks_the_se_of_nodes_no_batch_reaches(synthetic):
+    # isolated nodes are never sampled; their randn SE rows must shrink as in full batch
+    # (a penalty on the batch's rows only left them at their init and broke the teacher)
+    from reprkit.methods.coldbrew.config import TeacherConfig
+    from reprkit.methods.coldbrew.method import fit_segcn
+
+    n = synthetic.num_nodes
+    tr, va, te = random_node_split(n, 0.3, 0.2, 0)
+    lone = torch.nonzero(te).squeeze(1)[:20]
+    ei = synthetic.edge_index
+    keep = ~(torch.isin(ei[0], lone) | torch.isin(ei[1], lone))
+    g = prepare_graph(ei[:, keep], n)
+    t = TeacherConfig(hidden=32, epochs=100, mini_batch="on", batch_size=256)
+    with seeded(0):  # no validation nodes: all epochs, the last weights
+        m = fit_segcn(synthetic.x, g, synthetic.y, tr, torch.zeros_like(va), t)
+    init = (32**0.5) * 0.9  # randn rows have norm ~ sqrt(hidden)
+    assert float(m.se[0].detach()[lone].norm(dim=1).mean()) < 0.5 * init

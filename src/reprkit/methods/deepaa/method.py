@@ -200,7 +200,8 @@ class DeepAutoAugment(BaseEstimator):
         logits = torch.zeros(n_e, dtype=torch.float64)
         logits[_IDENTITY] = cfg.init_identity_logit
         logits.requires_grad_(True)
-        opt = torch.optim.Adam([logits], lr=cfg.policy_lr)
+        # paper: official lr 0.025 for 1,024 steps; None scales it to our step budget
+        opt = torch.optim.Adam([logits], lr=cfg.effective_policy_lr)
         hist: list[float] = []
 
         def loss_vec(p, x, y):

@@ -65,3 +65,26 @@ def make_tiny_bert(d: Path, texts: list[str], *, hidden: int = 16, layers: int =
     )
     transformers.BertModel(cfg).save_pretrained(d)
     return str(d)
+
+
+@pytest.fixture
+def fake_download(monkeypatch, tmp_path):
+    """``serve(payload)``: every download returns ``payload`` (bytes), with an empty data root
+    and cache, so a loader takes its real download path; returns the list of urls asked for."""
+    import io
+    import urllib.request
+
+    def serve(payload: bytes) -> list[str]:
+        calls: list[str] = []
+
+        def fake_urlopen(url, timeout=None):
+            calls.append(url)
+            return io.BytesIO(payload)
+
+        monkeypatch.setenv("REPRKIT_DATA", str(tmp_path / "empty"))
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+        monkeypatch.delenv("REPRKIT_OFFLINE", raising=False)
+        monkeypatch.setattr(urllib.request, "urlopen", fake_urlopen)
+        return calls
+
+    return serve

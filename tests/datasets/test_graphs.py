@@ -106,11 +106,10 @@ def test_plain_download_is_kept_gzipped_and_checked_on_its_content(download_cach
     assert _files.fetch(f) == path  # the cached copy passes the same check
 
 
-def test_ogbn_products_reads_ogb_zip_format(tmp_path, monkeypatch):
+def test_ogbn_products_reads_ogb_zip_format(fake_download):
     # the real download path, on a 4-node archive in OGB's layout (the 1.4 GB file is not staged)
     import gzip
     import io
-    import urllib.request
     import zipfile
 
     from reprkit.datasets import graphs
@@ -125,16 +124,7 @@ def test_ogbn_products_reads_ogb_zip_format(tmp_path, monkeypatch):
         z.writestr("products/raw/node-label.csv.gz", gz("0\n1\n1\n2\n"))
         for part, ids in (("train", "0\n1\n"), ("valid", "2\n"), ("test", "3\n")):
             z.writestr(f"products/split/sales_ranking/{part}.csv.gz", gz(ids))
-    calls = []
-
-    def fake_urlopen(url, timeout=None):
-        calls.append(url)
-        return io.BytesIO(buf.getvalue())
-
-    monkeypatch.setenv("REPRKIT_DATA", str(tmp_path / "empty"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.delenv("REPRKIT_OFFLINE", raising=False)
-    monkeypatch.setattr(urllib.request, "urlopen", fake_urlopen)
+    calls = fake_download(buf.getvalue())
     g = graphs.load_graph("ogbn_products")
     assert calls == ["http://snap.stanford.edu/ogb/data/nodeproppred/products.zip"]
     assert g.x.shape == (4, 2) and g.y.tolist() == [0, 1, 1, 2]

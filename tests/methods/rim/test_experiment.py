@@ -62,11 +62,10 @@ def test_implicit_baselines_score_co_occurring_items():
         implicit_scores(e, np.arange(3), "svd")
 
 
-def test_ml1m_download_code_reads_an_archive_in_its_format(tmp_path, monkeypatch):
+def test_ml1m_download_code_reads_an_archive_in_its_format(fake_download, tmp_path):
     """ML-1M is not staged here: its download path runs on a tiny archive in GroupLens'
     format (``ml-1m/ratings.dat``, ``UserID::MovieID::Rating::Timestamp``)."""
     import io
-    import urllib.request
     import zipfile
 
     from reprkit.datasets import interactions
@@ -75,16 +74,7 @@ def test_ml1m_download_code_reads_an_archive_in_its_format(tmp_path, monkeypatch
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("ml-1m/ratings.dat", "1::1193::5::978300760\n1::661::3::978302109\n"
                    "2::1193::4::978298413\n")  # fmt: skip
-    calls = []
-
-    def fake_urlopen(url, timeout=None):
-        calls.append(url)
-        return io.BytesIO(buf.getvalue())
-
-    monkeypatch.setenv("REPRKIT_DATA", str(tmp_path / "empty"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.delenv("REPRKIT_OFFLINE", raising=False)
-    monkeypatch.setattr(urllib.request, "urlopen", fake_urlopen)
+    calls = fake_download(buf.getvalue())
     e = interactions.load_ml1m()
     assert calls == ["https://files.grouplens.org/datasets/movielens/ml-1m.zip"]
     assert (e.n_users, e.n_items, len(e.time)) == (2, 2, 3) and e.time[0] == 978298413

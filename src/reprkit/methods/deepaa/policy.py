@@ -98,10 +98,20 @@ class AugmentPolicy(nn.Module):
         gen = self._gen(generator)
         single = getattr(images, "ndim", None) == 3
         batch = images[None] if single else images
-        if torch.is_tensor(batch) and batch.ndim == 4 and batch.shape[1] in (1, 3):
+        if (
+            torch.is_tensor(batch)
+            and batch.ndim == 4
+            and batch.shape[1] in (1, 3)
+            and batch.shape[3] not in (1, 3)  # unambiguous NCHW (as_nchw refuses the rest)
+        ):
             x, layout = batch, "NCHW"  # fast path, no copy to the host (GPU batches)
-            if x.is_floating_point() and (x.min() < 0 or x.max() > 1):
-                raise ValueError("float images must be in [0, 1] (pass uint8 for 0..255)")
+            if x.is_floating_point() and (
+                not bool(torch.isfinite(x).all()) or x.min() < 0 or x.max() > 1
+            ):
+                raise ValueError(
+                    f"float images must be finite and in [0, 1]; got range [{float(x.min()):.3g}"
+                    f", {float(x.max()):.3g}] (pass uint8 for 0..255)"
+                )
         else:
             x, layout = as_nchw(batch, "images")
         in_dtype, is_uint8 = x.dtype, x.dtype == torch.uint8

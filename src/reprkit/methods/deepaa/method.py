@@ -210,9 +210,8 @@ class DeepAutoAugment(BaseEstimator):
         def mean_loss(p, x, y):
             return loss_vec(p, x, y).mean()
 
-        def grad(f) -> dict[str, torch.Tensor]:
-            _, fn = vjp(f, params)
-            return fn(torch.ones((), device=dev))[0]
+        def grad(f) -> dict[str, torch.Tensor]:  # the gradient of a scalar loss
+            return weighted_grad(f, params, torch.ones(()))
 
         steps = progress_bar(range(cfg.steps), progress=self.progress, desc=f"layer {k + 1}")
         for _ in steps:

@@ -56,6 +56,9 @@ SCHEMA: dict[str, Any] = {
                     "higher_is_better": {"type": "boolean"},
                     "paper": {"type": ["number", "null"]},
                     "paper_source": {"type": ["string", "null"]},
+                    # optional: the row's own seeds (e.g. feature-extractor fits), when its
+                    # values are not one per run seed
+                    "seeds": {"type": "array", "items": {"type": "integer"}},
                 },
             },
         },
@@ -131,7 +134,8 @@ REQUIRED: dict[str, set[tuple[str, str]]] = {
 # metrics that are fractions in [0, 1] (DESIGN.md: accuracies, R² at most 1, precisions, AUCs)
 FRACTIONS = frozenset({*_ACC, "val_acc", "acc", "target_acc", "test_acc", *_RIM, "itemrec_coverage",
                        "match_prec", "match_coverage", "detect_auc", "detect_f1", "vn_label_agree",
-                       "isolated_auc", "tail_auc", "head_auc", "overall_auc"})  # fmt: skip
+                       "isolated_auc", "tail_auc", "head_auc", "overall_auc", "cluster_p1",
+                       "cluster_p5", "cka"})  # fmt: skip
 
 
 def check_metrics(metrics: dict[str, Any], method: str | None = None) -> list[str]:
@@ -161,9 +165,10 @@ def check_metrics(metrics: dict[str, Any], method: str | None = None) -> list[st
         for k in ("model", "metric"):
             if not re.match(item["properties"][k]["pattern"], r[k]):
                 problems.append(f"{k} {r[k]!r} is not a short lowercase name")
-        if len(r["per_seed"]) != len(metrics["seeds"]):
+        row_seeds = r.get("seeds", metrics["seeds"])  # a row may name its own seeds
+        if len(r["per_seed"]) != len(row_seeds):
             problems.append(f"row {row}: {len(r['per_seed'])} per-seed values for "
-                            f"{len(metrics['seeds'])} seeds")  # fmt: skip
+                            f"{len(row_seeds)} seeds")  # fmt: skip
         values = [v for v in [r["mean"], r["paper"], *r["per_seed"]] if v is not None]
         if any(not isinstance(v, (int, float)) or not math.isfinite(v) for v in values):
             problems.append(f"row {row}: values must be finite numbers or null")

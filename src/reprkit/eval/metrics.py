@@ -67,3 +67,28 @@ def spearman(pred: Sequence[float], gold: Sequence[float]) -> float:
         warnings.simplefilter("ignore")  # constant input: handled below
         v = float(spearmanr(pred, gold).statistic)
     return v if np.isfinite(v) else -np.inf
+
+
+def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
+    """Linear centred kernel alignment of two representations of the same n items ((n, d1),
+    (n, d2)): 1 for representations equal up to rotation and isotropic scale, near 0 for
+    unrelated ones (Kornblith et al., ICML 2019, Eq. for linear CKA)."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if x.ndim != 2 or y.ndim != 2 or x.shape[0] != y.shape[0]:
+        raise ValueError(f"linear_cka needs (n, d) arrays of equal n, got {x.shape} and {y.shape}")
+    x = x - x.mean(0)
+    y = y - y.mean(0)
+    cross = np.linalg.norm(y.T @ x) ** 2
+    return float(cross / (np.linalg.norm(x.T @ x) * np.linalg.norm(y.T @ y)))
+
+
+def mean_cosine(x: np.ndarray, y: np.ndarray) -> float:
+    """Mean cosine similarity of matching rows of two (n, d) arrays."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if x.shape != y.shape:
+        raise ValueError(f"mean_cosine needs arrays of one shape, got {x.shape} and {y.shape}")
+    num = (x * y).sum(1)
+    den = np.linalg.norm(x, axis=1) * np.linalg.norm(y, axis=1)
+    return float(np.mean(num / np.maximum(den, 1e-12)))

@@ -40,6 +40,7 @@ class ResultRow:
     higher_is_better: bool = True
     paper: float | None = None
     paper_source: str | None = None
+    seeds: list[int] | None = None  # the row's own seeds when they are not the run's
 
     def as_json(self) -> dict[str, Any]:
         """The ``metrics.json`` row. A seed whose value is undefined (NaN, e.g. an FCR when both
@@ -56,7 +57,7 @@ class ResultRow:
             "higher_is_better": self.higher_is_better,
             "paper": self.paper,
             "paper_source": self.paper_source,
-        }
+        } | ({} if self.seeds is None else {"seeds": list(self.seeds)})
 
 
 def default_out(method: str, dataset: str) -> Path:
@@ -141,12 +142,18 @@ class RunRecorder:
         source: str | None = None,
         higher_is_better: bool = True,
         fraction: bool = True,
+        seeds: Sequence[int] | None = None,
     ) -> None:
-        """One (model, metric) row; ``fraction=False``: a value in its own unit (seconds)."""
+        """One (model, metric) row; ``fraction=False``: a value in its own unit (seconds);
+        ``seeds``: the row's own seeds (e.g. the fits of a feature extractor) when its values
+        are not one per run seed."""
         if not fraction:
             self.raw.add(metric)
+        own = None if seeds is None else [int(s) for s in seeds]
         self.rows.append(
-            ResultRow(model, metric, [float(v) for v in per_seed], higher_is_better, paper, source)
+            ResultRow(
+                model, metric, [float(v) for v in per_seed], higher_is_better, paper, source, own
+            )
         )
 
     def checkpoints(self, resume: bool) -> Path:

@@ -9,8 +9,8 @@ FAST = {
     "tree__branching": 4,
     "tree__max_leaf_size": 20,
     "encoder__max_length": 48,
-    "finetune__epochs": 2,
-    "finetune__lr_encoder": 1e-3,
+    "finetune__steps": 10,
+    "finetune__lr": 1e-3,
 }
 
 
@@ -30,11 +30,13 @@ def test_fit_transform_save_load_round_trip(kind, text_graph, tiny_bert, tmp_pat
 def test_fine_tuning_changes_the_encoder_and_lowers_the_loss(text_graph, tiny_bert):
     data, texts = text_graph
     cfg = {**FAST, "encoder__model": tiny_bert}
-    before = GiantXRT(device="cpu", **{**cfg, "finetune__epochs": 0}).fit(data, texts)
-    one = GiantXRT(device="cpu", **{**cfg, "finetune__epochs": 1}).fit(data, texts)
-    four = GiantXRT(device="cpu", **{**cfg, "finetune__epochs": 4}).fit(data, texts)
-    assert not torch.allclose(before.transform(texts[:5]), one.transform(texts[:5]))
-    assert all(b < a for a, b in zip(one.stats_.last_loss, four.stats_.last_loss, strict=True))
+    before = GiantXRT(device="cpu", **{**cfg, "finetune__steps": 0}).fit(data, texts)
+    few = GiantXRT(device="cpu", **{**cfg, "finetune__steps": 5}).fit(data, texts)
+    many = GiantXRT(device="cpu", **{**cfg, "finetune__steps": 60}).fit(data, texts)
+    assert not torch.allclose(before.transform(texts[:5]), few.transform(texts[:5]))
+    assert all(b < a for a, b in zip(few.stats_.last_loss, many.stats_.last_loss, strict=True))
+    # the leaf level (the 240 neighbours themselves) never fine-tunes the encoder
+    assert many.stats_.levels == [0, 1] and many.stats_.steps == 120
 
 
 def test_bad_graph_or_texts_fail_before_any_work(text_graph, tiny_bert):

@@ -10,9 +10,20 @@ import scipy.sparse as sp
 import torch
 
 from reprkit.datasets.text_graphs import clean_edges, synthetic_text_graph
-from reprkit.methods.giant.method import check_texts
-from reprkit.methods.giant.tree import build_tree, neighbour_labels, pifa
-from reprkit.methods.giant.xr import shortlist, squared_hinge
+from reprkit.eval.metrics import linear_cka, mean_cosine
+from reprkit.methods.giant.config import TfidfConfig
+from reprkit.methods.giant.experiment import holdout_edges
+from reprkit.methods.giant.method import NodeTfidf, check_texts
+from reprkit.methods.giant.tree import LabelTree, build_tree, neighbour_labels, pifa
+from reprkit.methods.giant.xr import (
+    cluster_precision,
+    encoder_levels,
+    fit_linear_head,
+    oracle_precision,
+    scores,
+    squared_hinge,
+    top_predictions,
+)
 
 
 def test_clean_edges_drops_self_loops_and_duplicates():
@@ -49,20 +60,82 @@ def test_label_tree_is_balanced_nested_and_groups_similar_labels():
     assert purity > 0.6, purity
 
 
-def test_shortlist_holds_children_of_true_and_top_scored_parents():
-    children = torch.tensor([[1, 1, 0, 0, 0, 0], [0, 0, 1, 1, 0, 0], [0, 0, 0, 0, 1, 1]]).float()
-    true_parent = torch.tensor([[1.0, 0, 0]])
-    scores = torch.tensor([[0.0, 0.1, 0.9]])
-    m = shortlist(true_parent, scores, children, beam=1)
-    assert m.tolist() == [[True, True, False, False, True, True]]
+def test_tree_counts_and_children_follow_the_assignment():
+    tree = LabelTree([np.array([0, 0, 1, 1]), np.array([0, 1, 2, 2]), np.arange(4)])
+    y = sp.csr_matrix(np.array([[1, 1, 0, 1], [0, 0, 1, 1]], dtype=np.float32))
+    assert tree.counts(y, 0).toarray().tolist() == [[2, 1], [0, 2]]  # Y C: neighbours per cluster
+    assert tree.relevant(y, 1).toarray().tolist() == [[1, 1, 1], [0, 0, 1]]
+    assert tree.children(1).toarray().tolist() == [[1, 1, 0], [0, 0, 1]]
 
 
-def test_squared_hinge_counts_only_shortlisted_entries():
-    s = torch.tensor([[2.0, -0.5, 0.5]])
-    t = torch.tensor([[1.0, 0.0, 1.0]])
+def test_encoder_levels_skip_the_leaf_and_big_levels():
+    assert encoder_levels([8, 64, 2277], 32768) == [0, 1]  # never the leaf
+    assert encoder_levels([8, 64, 512, 9000], 100) == [0, 1]
+
+
+def test_squared_hinge_averages_the_shortlist_and_weights_positives_by_count():
+    s = torch.tensor([[0.0, -0.5, 0.5]])
+    counts = torch.tensor([[3.0, 0.0, 1.0]])
     m = torch.tensor([[True, True, False]])
-    # entry 0: y=+1, s=2 -> 0; entry 1: y=-1, s=-0.5 -> (1-0.5)^2 = 0.25; entry 2 masked
-    assert squared_hinge(s, t, m).item() == pytest.approx(0.25)
+    # entry 0: y=+1, s=0 -> 1, weight 3; entry 1: y=-1, s=-0.5 -> 0.25; entry 2 off the list
+    assert squared_hinge(s, counts, m).item() == pytest.approx((3 + 0.25) / 2)
+    assert squared_hinge(s, counts, m, weighted=False).item() == pytest.approx((1 + 0.25) / 2)
+
+
+def test_top_predictions_stay_among_the_allowed_clusters():
+    s = torch.tensor([[0.9, 0.8, 0.1, 0.0], [0.0, 0.1, 0.2, 0.3]])
+    allowed = sp.csr_matrix(np.array([[0, 1, 1, 0], [1, 1, 1, 1]], dtype=np.float32))
+    p = top_predictions(s, allowed, 2).toarray()
+    assert p.tolist() == [[0, 1, 1, 0], [0, 0, 1, 1]]
+    assert top_predictions(s, None, 1).toarray().tolist() == [[1, 0, 0, 0], [0, 0, 0, 1]]
+
+
+def test_linear_head_fits_a_separable_problem():
+    gen = torch.Generator().manual_seed(0)
+    emb = torch.randn(200, 5, generator=gen)
+    target = sp.csr_matrix((emb[:, :3] > 0).numpy().astype(np.float32))  # 3 clusters
+    head = fit_linear_head(emb, target, None)
+    pred = scores(emb, head) > 0
+    assert (pred.numpy() == target.toarray().astype(bool)).mean() > 0.97
+
+
+def test_cluster_precision_between_floor_and_ceiling():
+    true = sp.csr_matrix(np.array([[1, 0, 0, 1], [0, 0, 0, 0], [0, 1, 0, 0]], dtype=np.float32))
+    s = torch.tensor([[4.0, 3, 2, 1], [0, 0, 0, 0], [0, 1, 0, 0]])
+    assert cluster_precision(s, true, 1) == pytest.approx(1.0)  # row 1 has no truth: skipped
+    assert cluster_precision(s, true, 2) == pytest.approx((0.5 + 0.5) / 2)
+    assert oracle_precision(true, 2) == pytest.approx((1.0 + 0.5) / 2)
+
+
+def test_linear_cka_and_cosine():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 8))
+    q, _ = np.linalg.qr(rng.normal(size=(8, 8)))
+    assert linear_cka(x, 3 * x @ q) == pytest.approx(1.0)  # rotation and scale invariant
+    assert linear_cka(x, rng.normal(size=(300, 8))) < 0.2
+    assert mean_cosine(x, 2 * x) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="equal n"):
+        linear_cka(x, x[:10])
+
+
+def test_holdout_edges_split_undirected_edges_without_overlap():
+    data, _ = synthetic_text_graph(n_nodes=100, seed=0)
+    kept, held = holdout_edges(data.edge_index, 100, 0.2, seed=3)
+    und = {tuple(sorted(p)) for p in data.edge_index.T.tolist()}
+    k = {tuple(p) for p in kept.T.tolist()}
+    h = {tuple(p) for p in held.T.tolist()}
+    assert not k & h and all((b, a) in h for a, b in h)  # both directions, disjoint
+    assert len(k | h) == 2 * len(und) and len(h) // 2 == round(0.2 * len(und))
+
+
+def test_node_tfidf_stacks_word_and_character_grams():
+    texts = ["graph neural networks", "neural text encoders", "graph text"]
+    t = TfidfConfig(min_df=1)
+    both, words = NodeTfidf(t), NodeTfidf(TfidfConfig(min_df=1, char_ngram=0))
+    x = both.fit_transform(texts)
+    assert x.shape[1] == both.n_features > words.fit_transform(texts).shape[1]
+    assert np.allclose(sp.linalg.norm(x, axis=1), 1.0)
+    assert np.allclose(both.transform(texts[:1]).toarray(), x[:1].toarray())
 
 
 @pytest.mark.parametrize(

@@ -47,6 +47,6 @@ def test_pecos_and_numpy_trees_have_same_shape_and_comparable_quality(label_side
 
 def test_giant_fits_with_the_pecos_backend(label_side):
     data, texts, *_ = label_side
-    giant = GiantXRT(encoder__kind="linear", tree__backend="pecos", finetune__epochs=1)
+    giant = GiantXRT(encoder__kind="linear", tree__backend="pecos", finetune__steps=5)
     x = giant.fit(data, texts).transform(texts)
     assert x.shape == (data.num_nodes, 384) and giant.tree_sizes_[-1] == data.num_nodes

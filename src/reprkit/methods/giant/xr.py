@@ -1,12 +1,21 @@
 """XR fine-tuning: an encoder learns to predict each node's neighbours coarse to fine on the tree.
 
-Chien et al. (ICLR 2022), Sec. 3, following XR-Transformer (Zhang et al. 2021): at tree level
-``l`` a linear head ``[W_l, b_l]`` (K_l, d + 1) scores clusters from the node embedding
-(``e W_l^T + b_l``; the bias, like PECOS's bias feature, absorbs the prior that most clusters
-are negatives, so the encoder need not). The loss is the
-squared hinge ``max(0, 1 - y s)^2`` over a shortlist: the children of the node's true parent
-clusters (teacher forcing) and of the ``beam`` parents the model ranks highest (matcher-aware
-hard negatives). Each level's head starts from its parent's weights.
+Chien et al. (ICLR 2022), Sec. 3, following XR-Transformer (Zhang et al., NeurIPS 2021) as the
+official ``pecos/xmc/xtransformer`` trains it:
+
+* the encoder is fine-tuned on the tree levels with at most ``max_match_clusters`` clusters,
+  never on the leaf level of individual neighbours (``model.py``, ``nr_transformers``);
+* at level ``l`` a linear head ``[W_l, b_l]`` (K_l, d + 1) scores clusters from the node
+  embedding (``e W_l^T + b_l``); targets are ``Y C_l``, the number of the node's neighbours in
+  each cluster, and the loss is the (count-)weighted squared hinge ``w max(0, 1 - y s)^2``
+  averaged over a shortlist (``network.py``, ``HingeLoss``);
+* the shortlist holds the children of the true parent clusters (teacher forcing) and of the
+  parent level's ``topk`` predictions (matcher-aware negatives, ``tfn+man``);
+* the first level's head starts random (N(0, 0.02)); each later one is bootstrapped by a linear
+  model fitted on the current embeddings (``TransformerLinearXMCHead.bootstrap``, an L2-SVM with
+  ``Cp = Cn = 100``);
+* AdamW with a linear warm-up and linear decay over ``steps`` updates, gradients clipped at
+  ``max_grad_norm`` (``matcher.py``, ``fine_tune_encoder``).
 """
 
 from __future__ import annotations
@@ -19,46 +28,47 @@ import torch
 from torch import nn
 
 from reprkit.core.progress import progress_bar
+from reprkit.methods.giant.config import FinetuneConfig
 from reprkit.methods.giant.encoders import encode
 from reprkit.methods.giant.tree import LabelTree
 
 
 @dataclass
 class XRStats:
-    """What fine-tuning did: the mean training loss of each level's last epoch."""
+    """What fine-tuning did: the tree levels the encoder was fine-tuned on, the mean training
+    loss of each level's last updates, and the number of updates in all."""
 
     last_loss: list[float]
     steps: int
+    levels: list[int]
 
 
-def _csr_to_dense_rows(m: sp.csr_matrix, rows: np.ndarray) -> torch.Tensor:
+def encoder_levels(sizes: list[int], max_match_clusters: int) -> list[int]:
+    """Tree levels the encoder is fine-tuned on: every level but the leaf (the labels) with at
+    most ``max_match_clusters`` clusters."""
+    return [lvl for lvl, k in enumerate(sizes[:-1]) if k <= max_match_clusters]
+
+
+def _dense(m: sp.csr_matrix, rows: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(m[rows].toarray())
 
 
-def shortlist(
-    relevant_parent: torch.Tensor,
-    parent_scores: torch.Tensor | None,
-    children: torch.Tensor,
-    beam: int,
+def squared_hinge(
+    scores: torch.Tensor, counts: torch.Tensor, mask: torch.Tensor, weighted: bool = True
 ) -> torch.Tensor:
-    """(B, K_l) bool: children of the true parents and of the ``beam`` best-scored parents.
+    """Mean over rows of ``w max(0, 1 - y s)^2`` averaged over each row's shortlist.
 
-    relevant_parent: (B, K_{l-1}) 0/1; parent_scores: (B, K_{l-1}) or None (root level: every
-    cluster is on the list); children: (K_{l-1}, K_l) 0/1.
+    ``counts`` (B, K) >= 0: a cluster is positive (y = +1) when it holds a neighbour; with
+    ``weighted`` a positive weighs its count (official weighted-squared-hinge), negatives 1.
+    # paper: the official loss averages over the batch's padded shortlist width; ours over each
+    row's own shortlist (the same when every row's shortlist is equally long).
     """
-    if parent_scores is None:
-        return torch.ones(relevant_parent.shape[0], children.shape[1], dtype=torch.bool)
-    chosen = relevant_parent.clone()
-    top = parent_scores.topk(min(beam, parent_scores.shape[1]), dim=1).indices
-    chosen.scatter_(1, top, 1.0)
-    return (chosen @ children) > 0
-
-
-def squared_hinge(scores: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean over rows of the summed ``max(0, 1 - y s)^2`` on the shortlisted entries (y = ±1)."""
-    y = target * 2 - 1
+    pos = counts > 0
+    y = pos.float() * 2 - 1
     loss = torch.clamp(1 - y * scores, min=0) ** 2
-    return (loss * mask).sum(1).mean()
+    w = torch.where(pos, counts if weighted else torch.ones_like(counts), torch.ones_like(counts))
+    m = mask.float()
+    return ((loss * w * m).sum(1) / m.sum(1).clamp_min(1)).mean()
 
 
 def scores(emb: torch.Tensor, head: torch.Tensor) -> torch.Tensor:
@@ -67,55 +77,122 @@ def scores(emb: torch.Tensor, head: torch.Tensor) -> torch.Tensor:
     return emb @ head[:, :-1].T + head[:, -1]
 
 
-@dataclass
-class _Level:
-    """One tree level's training problem: its head, targets and shortlist inputs."""
+def fit_linear_head(
+    emb: torch.Tensor,
+    counts: sp.csr_matrix,
+    mask: sp.csr_matrix | None,
+    c: float = 100.0,
+    iters: int = 100,
+    chunk: int = 4096,
+) -> torch.Tensor:
+    """A head (K, d + 1) fitted on fixed embeddings (n, d): the L2-SVM ``0.5 |W|^2 + c sum
+    max(0, 1 - y s)^2`` over the shortlisted entries (all when ``mask`` is None), solved with
+    L-BFGS. The official bootstrap fits the same objective per cluster with liblinear
+    (``Cp = Cn = 100``)."""
+    x = emb.float()
+    w = torch.zeros(counts.shape[1], x.shape[1] + 1, requires_grad=True)
+    opt = torch.optim.LBFGS([w], max_iter=iters, line_search_fn="strong_wolfe")
 
-    head: nn.Parameter  # (K, d + 1)
-    relevant: sp.csr_matrix  # (N, K) 0/1
-    parent_relevant: sp.csr_matrix | None  # (N, K_parent) 0/1
-    prev: torch.Tensor | None  # (K_parent, d + 1): the trained parent head
-    children: torch.Tensor | None  # (K_parent, K) 0/1
-    beam: int
-    device: torch.device
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        total = 0.5 * (w**2).sum()
+        total.backward()
+        total = total.detach()
+        for i in range(0, x.shape[0], chunk):
+            rows = np.arange(i, min(i + chunk, x.shape[0]))
+            t = _dense(counts, rows) > 0
+            y = t.float() * 2 - 1
+            loss = torch.clamp(1 - y * scores(x[rows], w), min=0) ** 2
+            if mask is not None:
+                loss = loss * _dense(mask, rows)
+            part = c * loss.sum()
+            part.backward()
+            total = total + part.detach()
+        return total
 
-    def loss(self, emb: torch.Tensor, ids: np.ndarray) -> torch.Tensor:
-        target = _csr_to_dense_rows(self.relevant, ids).to(self.device)
-        if self.prev is None:
-            mask = torch.ones_like(target, dtype=torch.bool)
-        else:
-            parent_scores = scores(emb.detach(), self.prev).cpu()
-            true_parent = _csr_to_dense_rows(self.parent_relevant, ids)
-            mask = shortlist(true_parent, parent_scores, self.children, self.beam)
-        return squared_hinge(scores(emb, self.head), target, mask.to(self.device))
+    opt.step(closure)
+    return w.detach()
 
 
-def _run_epochs(
-    level: _Level,
-    embed,
-    params: list[dict],
+def top_predictions(s: torch.Tensor, allowed: sp.csr_matrix | None, k: int) -> sp.csr_matrix:
+    """(n, K) 0/1: the ``k`` best-scored clusters of each row among its ``allowed`` ones."""
+    if allowed is not None:
+        s = s.masked_fill(torch.from_numpy(allowed.toarray()) == 0, float("-inf"))
+    k = min(k, s.shape[1])
+    vals, idx = s.topk(k, dim=1)
+    keep = torch.isfinite(vals)
+    r = torch.arange(s.shape[0]).unsqueeze(1).expand_as(idx)[keep].numpy()
+    return sp.csr_matrix(
+        (np.ones(int(keep.sum()), dtype=np.float32), (r, idx[keep].numpy())), shape=s.shape
+    )
+
+
+def _binary(m: sp.csr_matrix) -> sp.csr_matrix:
+    m = m.tocsr(copy=True)
+    m.data[:] = 1.0
+    m.eliminate_zeros()
+    return m
+
+
+def _linear_schedule(steps: int, warmup: float):
+    n_warm = int(round(warmup * steps))
+
+    def factor(step: int) -> float:
+        if step < n_warm:
+            return (step + 1) / n_warm
+        return max(0.0, (steps - step) / max(1, steps - n_warm))
+
+    return factor
+
+
+def _train_level(
+    encoder: nn.Module,
+    head: nn.Parameter,
+    counts: sp.csr_matrix,
+    mask: sp.csr_matrix | None,
     rows: np.ndarray,
-    n_epochs: int,
-    size: int,
+    cfg: FinetuneConfig,
     gen: torch.Generator,
+    device: torch.device,
     desc: str,
     progress: bool | None,
-) -> tuple[float, int]:
-    """Mini-batch AdamW over the training rows; returns the last epoch's mean loss and steps."""
-    opt = torch.optim.AdamW(params)
-    mean, steps = 0.0, 0
-    for _ in range(n_epochs):
-        order = rows[torch.randperm(len(rows), generator=gen).numpy()]
-        total, count = 0.0, 0
-        for i in progress_bar(range(0, len(order), size), desc=desc, progress=progress):
-            ids = order[i : i + size]
-            loss = level.loss(embed(ids), ids)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total, count = total + loss.item(), count + 1
-        mean, steps = total / max(count, 1), steps + count
-    return mean, steps
+) -> float:
+    """``cfg.steps`` AdamW updates of encoder and head; returns the mean loss of the last
+    updates (the last tenth, at least one)."""
+    opt = torch.optim.AdamW(
+        [
+            {"params": list(encoder.parameters()), "weight_decay": cfg.weight_decay},
+            {"params": [head], "weight_decay": 0.0},
+        ],
+        lr=cfg.lr,
+    )
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _linear_schedule(cfg.steps, cfg.warmup))
+    losses: list[float] = []
+    order = np.empty(0, dtype=np.int64)
+    pos = 0
+    encoder.train()
+    for _ in progress_bar(range(cfg.steps), desc=desc, progress=progress):
+        if pos + cfg.batch_size > len(order):  # a new pass over the rows, reshuffled
+            order = np.arange(len(rows))[torch.randperm(len(rows), generator=gen).numpy()]
+            pos = 0
+        ids = order[pos : pos + cfg.batch_size]
+        pos += cfg.batch_size
+        emb = encoder(torch.from_numpy(rows[ids]))
+        m = torch.ones(len(ids), counts.shape[1]) if mask is None else _dense(mask, ids)
+        loss = squared_hinge(
+            scores(emb, head), _dense(counts, ids).to(device), m.to(device),
+            cfg.loss == "weighted",
+        )  # fmt: skip
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(encoder.parameters(), cfg.max_grad_norm)
+        nn.utils.clip_grad_norm_([head], cfg.max_grad_norm)
+        opt.step()
+        sched.step()
+        losses.append(loss.item())
+    encoder.eval()
+    tail = losses[-max(1, len(losses) // 10) :]
+    return float(np.mean(tail)) if tail else float("nan")
 
 
 def fit_xr(
@@ -123,77 +200,66 @@ def fit_xr(
     tree: LabelTree,
     labels: sp.csr_matrix,
     rows: np.ndarray,
+    cfg: FinetuneConfig,
     *,
-    epochs: int,
-    batch_size: int,
-    lr_encoder: float,
-    lr_head: float,
-    beam: int,
     seed: int,
     device: torch.device,
-    head_warmup: int = 0,
     progress: bool | None = False,
 ) -> tuple[list[torch.Tensor], XRStats]:
-    """Fine-tune ``encoder`` level by level; returns the heads (K_l, d + 1) and stats.
+    """Fine-tune ``encoder`` level by level; returns one head (K_l, d + 1) per fine-tuned level
+    and the stats.
 
-    ``labels`` (N, L) are the neighbour labels and ``rows`` the training nodes. With
-    ``head_warmup > 0`` each level's head first trains alone for that many epochs on the frozen
-    encoder's embeddings, so that the encoder's first updates follow a fitted head, not a
-    random one.
+    ``labels`` (N, L) are the neighbour labels (counts) and ``rows`` the training nodes.
     """
     gen = torch.Generator().manual_seed(seed)
-    relevant = [tree.relevant(labels, lvl) for lvl in range(len(tree.sizes))]
+    y = labels[rows].tocsr()
+    levels = encoder_levels(tree.sizes, cfg.max_match_clusters)
     heads: list[torch.Tensor] = []
     last_loss: list[float] = []
-    steps = 0
-    for lvl, k in enumerate(tree.sizes):
-        if lvl == 0:
-            w = torch.cat([torch.randn(k, encoder.dim, generator=gen) * 0.01, torch.zeros(k, 1)], 1)
-            children = None
-        else:  # bootstrap: a child starts from its parent's weights
+    pred: sp.csr_matrix | None = None  # the parent level's top-k predictions (n_rows, K_prev)
+    emb: torch.Tensor | None = None  # the training rows' current embeddings
+    for i, lvl in enumerate(levels):
+        k = tree.sizes[lvl]
+        counts = tree.counts(y, lvl)
+        children = tree.children(lvl) if i > 0 else None
+        mask = None
+        if children is not None:  # teacher-forced + matcher-aware parents -> their children
+            parents = _binary(tree.relevant(y, lvl - 1) + pred)
+            mask = _binary(parents @ children)
+        if i == 0:
+            w = torch.cat([torch.randn(k, encoder.dim, generator=gen) * 0.02, torch.zeros(k, 1)], 1)
+        elif cfg.bootstrap == "linear":
+            w = fit_linear_head(emb, counts, mask)
+        else:  # inherit: each child starts from its parent's row
             w = heads[-1][torch.from_numpy(tree.parent(lvl))].clone()
-            children = torch.zeros(tree.sizes[lvl - 1], k)
-            children[torch.from_numpy(tree.parent(lvl)), torch.arange(k)] = 1.0
-        level = _Level(
-            nn.Parameter(w.to(device)),
-            relevant[lvl],
-            relevant[lvl - 1] if lvl > 0 else None,
-            heads[-1].to(device) if lvl > 0 else None,
-            children,
-            beam,
-            device,
+        head = nn.Parameter(w.to(device))
+        name = f"xr level {i + 1}/{len(levels)} ({k} clusters)"
+        last_loss.append(
+            _train_level(encoder, head, counts, mask, rows, cfg, gen, device, name, progress)
         )
-        name = f"level {lvl + 1}/{len(tree.sizes)}"
-        head_group = {"params": [level.head], "lr": lr_head, "weight_decay": 0.0}
-        if head_warmup > 0:  # the head alone, on the frozen encoder's embeddings
-            frozen = torch.zeros(labels.shape[0], encoder.dim, device=device)
-            frozen[torch.from_numpy(rows)] = encode(encoder, rows).to(device)
-            _, n = _run_epochs(
-                level,
-                lambda ids, f=frozen: f[torch.from_numpy(ids)],
-                [head_group],
-                rows,
-                head_warmup,
-                256,
-                gen,
-                f"xr head warm-up {name}",
-                progress,
-            )
-            steps += n
-        encoder.train()
-        loss, n = _run_epochs(
-            level,
-            lambda ids: encoder(torch.from_numpy(ids)),
-            [{"params": list(encoder.parameters()), "lr": lr_encoder}, head_group],
-            rows,
-            epochs,
-            batch_size,
-            gen,
-            f"xr {name}",
-            progress,
-        )
-        steps += n
-        heads.append(level.head.detach().cpu())
-        last_loss.append(loss)
+        heads.append(head.detach().cpu())
+        if i + 1 < len(levels):  # the next level's bootstrap and negatives need these
+            emb = encode(encoder, rows)
+            allowed = None if pred is None else _binary(pred @ children)
+            pred = top_predictions(scores(emb, heads[-1]), allowed, cfg.topk)
     encoder.eval()
-    return heads, XRStats(last_loss, steps)
+    return heads, XRStats(last_loss, cfg.steps * len(levels), levels)
+
+
+def cluster_precision(s: torch.Tensor, true: sp.csr_matrix, k: int) -> float:
+    """Mean precision@k of cluster scores (n, K) against the true clusters (n, K) 0/1, over the
+    rows that have at least one true cluster (XMC's P@k)."""
+    has = np.diff(true.indptr) > 0
+    if not has.any():
+        raise ValueError("cluster_precision: no row has a true cluster")
+    top = s[torch.from_numpy(has)].topk(min(k, s.shape[1]), dim=1).indices.numpy()
+    t = true[has]
+    hits = np.take_along_axis(t.toarray(), top, axis=1).sum(1)
+    return float(np.mean(hits / k))
+
+
+def oracle_precision(true: sp.csr_matrix, k: int) -> float:
+    """The ceiling of :func:`cluster_precision`: ``min(|true|, k) / k`` averaged over rows."""
+    n = np.diff(true.indptr)
+    n = n[n > 0]
+    return float(np.mean(np.minimum(n, k) / k))

@@ -135,7 +135,7 @@ REQUIRED: dict[str, set[tuple[str, str]]] = {
 FRACTIONS = frozenset({*_ACC, "val_acc", "acc", "target_acc", "test_acc", *_RIM, "itemrec_coverage",
                        "match_prec", "match_coverage", "detect_auc", "detect_f1", "vn_label_agree",
                        "isolated_auc", "tail_auc", "head_auc", "overall_auc", "cluster_p1",
-                       "cluster_p5", "cka"})  # fmt: skip
+                       "cluster_p5", "train_cluster_p1", "cka"})  # fmt: skip
 
 
 def check_metrics(metrics: dict[str, Any], method: str | None = None) -> list[str]:

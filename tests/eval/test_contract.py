@@ -65,6 +65,13 @@ def test_the_contract_check_finds_problems():
     assert any("short lowercase" in p for p in problems)
     assert any("('dann', 'target_acc')" in p for p in problems)
     assert check_metrics({"method": "grda"})[0].startswith("missing key")
+    # a row may carry its own seeds (e.g. feature-extractor fits): per_seed follows them
+    own = row | {"mean": 0.5, "per_seed": [0.5, 0.5], "seeds": [0, 1]}
+    assert not any("per-seed values" in p for p in check_metrics(good | {"results": [own]}))
+    bad = own | {"seeds": [0, 1, 2]}
+    assert any(
+        "2 per-seed values for 3 seeds" in p for p in check_metrics(good | {"results": [bad]})
+    )
 
 
 def test_paired_difference_counts_wins_in_the_right_direction():

@@ -197,16 +197,25 @@ def holdout_edges(
 
 
 def neighbourhood_diagnostics(
-    model: GiantXRT, frozen: torch.Tensor, tuned: torch.Tensor, kept, held, n: int
+    model: GiantXRT,
+    name: str,
+    frozen: torch.Tensor | sp.csr_matrix,
+    tuned: torch.Tensor,
+    kept: torch.Tensor,
+    held: torch.Tensor,
+    n: int,
 ) -> dict[tuple[str, str], float]:
     """Did fine-tuning learn the self-supervised task, and how far did the encoder move?
 
     At the finest fine-tuned tree level: precision@k of the clusters that hold each node's
-    held-out neighbours, ranked by a linear head fitted on the kept edges over the frozen
-    embeddings (``frozen+head``), by the fine-tuned encoder with its own head (``giant``) and with
-    a head refitted the same way (``giant+refit``); the floor ``prior`` ranks clusters by how
-    many kept edges they hold, the ceiling ``oracle`` ranks the true clusters first. Drift:
-    linear CKA and mean cosine of frozen vs fine-tuned embeddings of all nodes.
+    held-out neighbours, ranked by a linear head fitted on the kept edges over the unfitted
+    input (``frozen+head``: the frozen MiniLM for ``giant``; ``tfidf+head``: the TF-IDF rows for
+    ``xrlinear``), by the fitted encoder with its own head (``<name>``) and with a head refitted
+    the same way (``<name>+refit``); the floor ``prior`` ranks clusters by how many kept edges
+    they hold, the ceiling ``oracle`` ranks the true clusters first (``prior_xrlinear``,
+    ``oracle_xrlinear`` on xrlinear's tree). ``train_cluster_p1``: the
+    same on the kept edges (fit, not generalisation). Drift (dense ``frozen`` only): linear CKA
+    and mean cosine of frozen vs fitted embeddings of all nodes.
     """
     lvl, head, tree = model.stats_.levels[-1], model.heads_[-1], model.tree_
     y_kept, rows = neighbour_labels(kept.numpy(), n, model.config.tree.max_degree)
@@ -214,31 +223,27 @@ def neighbourhood_diagnostics(
     true = tree.relevant(neighbour_labels(held.numpy(), n, None)[0], lvl)
     ev = np.flatnonzero(np.diff(true.indptr) > 0)
     true = true[ev]
-    frozen_head = fit_linear_head(frozen[rows], counts, None)
-    refit_head = fit_linear_head(tuned[rows], counts, None)
-    prior = torch.from_numpy(np.asarray(counts.sum(0)).ravel()).expand(len(ev), -1)
-    ranked = {
-        "frozen+head": scores(frozen[ev], frozen_head),
-        "giant": scores(tuned[ev], head),
-        "giant+refit": scores(tuned[ev], refit_head),
-        "prior": prior.float(),
+    base = "tfidf+head" if sp.issparse(frozen) else "frozen+head"
+    heads = {
+        base: (frozen, fit_linear_head(frozen[rows], counts, None)),
+        name: (tuned, head),
+        f"{name}+refit": (tuned, fit_linear_head(tuned[rows], counts, None)),
     }
+    prior = torch.from_numpy(np.asarray(counts.sum(0)).ravel()).expand(len(ev), -1).float()
+    fitted = tree.relevant(y_kept[rows], lvl)
     out: dict[tuple[str, str], float] = {}
     for k in PRECISION_K:
-        for name, s in ranked.items():
-            out[(name, f"cluster_p{k}")] = cluster_precision(s, true, k)
-        out[("oracle", f"cluster_p{k}")] = oracle_precision(true, k)
-    # the same on the kept (training) edges of the training rows: fit, not generalisation
-    fitted = tree.relevant(y_kept[rows], lvl)
-    for name, (emb, h) in {
-        "frozen+head": (frozen, frozen_head),
-        "giant": (tuned, head),
-        "giant+refit": (tuned, refit_head),
-    }.items():
-        out[(name, "train_cluster_p1")] = cluster_precision(scores(emb[rows], h), fitted, 1)
-    out[("giant", "cka")] = linear_cka(frozen.numpy(), tuned.numpy())
-    out[("giant", "cosine")] = mean_cosine(frozen.numpy(), tuned.numpy())
-    out[("giant", "heldout_nodes")] = float(len(ev))
+        for row, (emb, h) in heads.items():
+            out[(row, f"cluster_p{k}")] = cluster_precision(scores(emb[ev], h), true, k)
+        tag = "" if name == "giant" else f"_{name}"  # one floor / ceiling row per feature type
+        out[(f"prior{tag}", f"cluster_p{k}")] = cluster_precision(prior, true, k)
+        out[(f"oracle{tag}", f"cluster_p{k}")] = oracle_precision(true, k)
+    for row, (emb, h) in heads.items():
+        out[(row, "train_cluster_p1")] = cluster_precision(scores(emb[rows], h), fitted, 1)
+    if not sp.issparse(frozen):
+        out[(name, "cka")] = linear_cka(frozen.numpy(), tuned.numpy())
+        out[(name, "cosine")] = mean_cosine(frozen.numpy(), tuned.numpy())
+    out[(name, "heldout_nodes")] = float(len(ev))
     return out
 
 
@@ -361,10 +366,16 @@ def run(
                     f"fine-tuned on levels {st.levels} ({st.steps} updates), last loss per level "
                     f"{[round(v, 4) for v in st.last_loss]}, built in {secs} s"
                 )
-                if feat == "giant" and cfg.holdout > 0 and cfg.giant.encoder.kind == "transformer":
-                    if frozen is None:
-                        frozen = build_features("minilm", cfg, data, texts, dev)[0]
-                    diag = neighbourhood_diagnostics(model, frozen, raw, kept, held, data.num_nodes)
+                if cfg.holdout > 0:
+                    if model.config.encoder.kind == "linear":  # its input: the TF-IDF rows
+                        ref = model.vectorizer_.transform(texts)
+                    else:
+                        if frozen is None:
+                            frozen = build_features("minilm", cfg, data, texts, dev)[0]
+                        ref = frozen
+                    diag = neighbourhood_diagnostics(
+                        model, feat, ref, raw, kept, held, data.num_nodes
+                    )
                     for key, v in diag.items():
                         diagnostics[key].append(v)
                 fits.append(evaluate(feat, _standardize(raw)))

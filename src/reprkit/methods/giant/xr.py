@@ -71,25 +71,30 @@ def squared_hinge(
     return ((loss * w * m).sum(1) / m.sum(1).clamp_min(1)).mean()
 
 
-def scores(emb: torch.Tensor, head: torch.Tensor) -> torch.Tensor:
+def scores(emb: torch.Tensor | sp.csr_matrix, head: torch.Tensor) -> torch.Tensor:
     """Cluster scores (B, K) from embeddings (B, d) and a head (K, d + 1) whose last column is
-    the bias."""
+    the bias. ``emb`` may be a scipy sparse matrix (TF-IDF rows)."""
+    if sp.issparse(emb):
+        coo = emb.tocoo()
+        idx = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
+        emb = torch.sparse_coo_tensor(idx, torch.from_numpy(coo.data).float(), coo.shape)
+        return torch.sparse.mm(emb, head[:, :-1].T) + head[:, -1]
     return emb @ head[:, :-1].T + head[:, -1]
 
 
 def fit_linear_head(
-    emb: torch.Tensor,
+    emb: torch.Tensor | sp.csr_matrix,
     counts: sp.csr_matrix,
     mask: sp.csr_matrix | None,
     c: float = 100.0,
     iters: int = 100,
     chunk: int = 4096,
 ) -> torch.Tensor:
-    """A head (K, d + 1) fitted on fixed embeddings (n, d): the L2-SVM ``0.5 |W|^2 + c sum
-    max(0, 1 - y s)^2`` over the shortlisted entries (all when ``mask`` is None), solved with
-    L-BFGS. The official bootstrap fits the same objective per cluster with liblinear
-    (``Cp = Cn = 100``)."""
-    x = emb.float()
+    """A head (K, d + 1) fitted on fixed embeddings (n, d), dense or scipy sparse: the L2-SVM
+    ``0.5 |W|^2 + c sum max(0, 1 - y s)^2`` over the shortlisted entries (all when ``mask`` is
+    None), solved with L-BFGS. The official bootstrap fits the same objective per cluster with
+    liblinear (``Cp = Cn = 100``)."""
+    x = emb.tocsr() if sp.issparse(emb) else emb.float()
     w = torch.zeros(counts.shape[1], x.shape[1] + 1, requires_grad=True)
     opt = torch.optim.LBFGS([w], max_iter=iters, line_search_fn="strong_wolfe")
 

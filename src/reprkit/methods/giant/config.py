@@ -56,7 +56,8 @@ class FinetuneConfig:
     max_grad_norm: float = 1.0  # gradient clipping of encoder and head (official 1.0)
     weight_decay: float = 0.0  # AdamW weight decay of the encoder (official default 0)
     # "weighted": a positive cluster's loss is weighted by how many neighbours it holds
-    # (official weighted-squared-hinge on Y C counts); "plain": every positive weighs 1
+    # (the official library's weighted-squared-hinge on Y C counts); "plain": every positive
+    # weighs 1 (the library default squared-hinge)
     loss: Literal["weighted", "plain"] = "weighted"
     # how a level's head starts: "linear" fits a linear model on the current embeddings
     # (official default); "inherit" copies each child's parent row

@@ -44,7 +44,7 @@ def test_giant_series_of_texts_and_an_edge_list(text_graph):
 
     data, texts = text_graph
     fast = {"encoder__kind": "linear", "tree__branching": 4, "tree__max_leaf_size": 20,
-            "finetune__epochs": 1}  # fmt: skip
+            "finetune__steps": 5}  # fmt: skip
     a = GiantXRT(**fast).fit(data, texts).transform(texts)
     ei = data.edge_index.numpy().T  # (E, 2) numpy
     b = GiantXRT(**fast).fit(ei, pd.Series(texts)).transform(pd.Series(texts))

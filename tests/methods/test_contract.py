@@ -38,8 +38,8 @@ def _giant_case():
         "encoder__dim": 8,
         "tree__branching": 4,
         "tree__max_leaf_size": 20,
-        "finetune__epochs": 2,
-        "finetune__lr_encoder": 1e-2,
+        "finetune__steps": 20,
+        "finetune__lr": 1e-2,
     }
     return small, (data, texts), {}, lambda m: m.transform(texts[:20])
 

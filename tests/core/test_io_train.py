@@ -100,3 +100,18 @@ def test_fit_loop_keeps_best_validation_weights():
         Steps(lr=0.1, weight_decay=0.0, epochs=100, patience=5),
     )
     assert abs(w.weight.item() - 1.0) < 0.15
+
+
+def test_warmup_linear_rises_then_decays_to_zero():
+    from reprkit.core.train import warmup_linear
+
+    w = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([w], lr=1.0)
+    sched = warmup_linear(opt, steps=10, warmup=0.2)
+    lrs = []
+    for _ in range(10):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert lrs[:3] == [0.5, 1.0, 1.0] and lrs[-1] == 0.125 and opt.param_groups[0]["lr"] == 0.0
+    assert all(a >= b for a, b in zip(lrs[1:], lrs[2:], strict=False))

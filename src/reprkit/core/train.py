@@ -114,3 +114,17 @@ def fit_loop(
         model.load_state_dict(best_state)
     model.eval()
     return TrainResult(epoch + 1, best_epoch if score_fn else epoch, best_score, history)
+
+
+def warmup_linear(opt: torch.optim.Optimizer, steps: int, warmup: float):
+    """The transformers ``linear`` schedule: the lr rises linearly over the first ``warmup``
+    share of ``steps`` updates, then falls linearly to 0 at ``steps`` (call ``.step()`` after
+    each ``opt.step()``)."""
+    n_warm = math.ceil(warmup * steps)
+
+    def factor(step: int) -> float:
+        if step < n_warm:
+            return (step + 1) / n_warm
+        return max(0.0, (steps - step) / max(1, steps - n_warm))
+
+    return torch.optim.lr_scheduler.LambdaLR(opt, factor)

@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from reprkit.core.progress import progress_bar
+from reprkit.core.train import warmup_linear
 from reprkit.methods.giant.config import FinetuneConfig
 from reprkit.methods.giant.encoders import encode
 from reprkit.methods.giant.tree import LabelTree
@@ -139,17 +140,6 @@ def _binary(m: sp.csr_matrix) -> sp.csr_matrix:
     return m
 
 
-def _linear_schedule(steps: int, warmup: float):
-    n_warm = int(round(warmup * steps))
-
-    def factor(step: int) -> float:
-        if step < n_warm:
-            return (step + 1) / n_warm
-        return max(0.0, (steps - step) / max(1, steps - n_warm))
-
-    return factor
-
-
 def _train_level(
     encoder: nn.Module,
     head: nn.Parameter,
@@ -171,7 +161,7 @@ def _train_level(
         ],
         lr=cfg.lr,
     )
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _linear_schedule(cfg.steps, cfg.warmup))
+    sched = warmup_linear(opt, cfg.steps, cfg.warmup)
     losses: list[float] = []
     order = np.empty(0, dtype=np.int64)
     pos = 0

@@ -24,7 +24,12 @@ class TransEncoderConfig:
     batch_size: int = 32
     lr_cross: float = 1e-4  # learning rate of the cross-encoder
     lr_bi: float = 2e-5  # learning rate of the bi-encoder
-    max_length: int = 64
+    # linear decay to 0 over each round, after a linear warm-up over this share of its steps
+    warmup_cross: float = 0.1  # official: 10 % of the cross-encoder's steps
+    warmup_bi: float = 0.0  # official: none for the bi-encoder
+    max_grad_norm: float = 1.0  # gradient clipping of both (sentence-transformers' default)
+    max_length: int = 64  # tokens of a sentence pair for the cross-encoder (official 64)
+    max_length_bi: int = 32  # tokens of one sentence for the bi-encoder (official 32)
     # mutual distillation: extra students (poolings of the same base), their labels averaged
     mutual: tuple[str, ...] = ()
 
@@ -36,8 +41,12 @@ class TransEncoderConfig:
         bad = [p for p in self.mutual if p not in POOLINGS]
         check(not bad, f"mutual must hold poolings from {list(POOLINGS)}, got {bad}")
         check(self.cycles >= 0, f"cycles must be >= 0, got {self.cycles}")
-        for name in ("cross_steps", "bi_steps", "batch_size", "max_length"):
+        for name in ("cross_steps", "bi_steps", "batch_size", "max_length", "max_length_bi"):
             check(getattr(self, name) >= 1, f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("lr_cross", "lr_bi"):
             check(getattr(self, name) > 0, f"{name} must be > 0, got {getattr(self, name)}")
+        for name in ("warmup_cross", "warmup_bi"):
+            v = getattr(self, name)
+            check(0 <= v < 1, f"{name} must be in [0, 1), got {v}")
+        check(self.max_grad_norm > 0, f"max_grad_norm must be > 0, got {self.max_grad_norm}")
         check(self.seed >= 0, f"seed must be >= 0, got {self.seed}")

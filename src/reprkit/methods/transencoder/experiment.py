@@ -75,6 +75,7 @@ PROFILES: dict[str, dict[str, object]] = {
         "transencoder.bi_steps": 4,
         "transencoder.batch_size": 8,
         "transencoder.max_length": 16,
+        "transencoder.max_length_bi": 16,
         "per_set": 40,
         "n_dev": 20,
     },

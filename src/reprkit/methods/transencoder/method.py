@@ -28,6 +28,7 @@ from reprkit.core.base import BaseEstimator
 from reprkit.core.io import atomic_torch_save
 from reprkit.core.progress import progress_bar
 from reprkit.core.seed import seeded
+from reprkit.core.train import warmup_linear
 from reprkit.core.validate import as_array
 from reprkit.eval.metrics import spearman
 from reprkit.methods.transencoder.config import TransEncoderConfig
@@ -130,11 +131,14 @@ class TransEncoder(BaseEstimator):
         return AutoTokenizer.from_pretrained(path, local_files_only=True)
 
     def _tok(self, a: Sequence[str], b: Sequence[str] | None = None) -> dict[str, torch.Tensor]:
+        """Pairs (``b`` given) for the cross-encoder, single sentences for the bi-encoder, each
+        truncated to its model's length (official: 64 and 32 tokens)."""
+        cfg = self.config
         enc = self.tok_(
             list(a),
             None if b is None else list(b),
             truncation=True,
-            max_length=self.config.max_length,
+            max_length=cfg.max_length if b is not None else cfg.max_length_bi,
             padding=True,
             return_tensors="pt",
         )
@@ -213,6 +217,7 @@ class TransEncoder(BaseEstimator):
         cfg = self.config
         cross = self._new_cross(seed)
         opt = torch.optim.AdamW(cross.parameters(), lr=cfg.lr_cross)
+        sched = warmup_linear(opt, cfg.cross_steps, cfg.warmup_cross)
         y = torch.as_tensor(np.clip(labels, 0, 1), dtype=torch.float32, device=self.device)
         cross.train()
         with seeded(seed):
@@ -226,13 +231,16 @@ class TransEncoder(BaseEstimator):
                 loss = nnf.binary_cross_entropy_with_logits(logits, y[idx].repeat(2))
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
+                nn.utils.clip_grad_norm_(cross.parameters(), cfg.max_grad_norm)
                 opt.step()
+                sched.step()
         return cross.eval()
 
     def _train_bi(self, start: _Bi, pairs, labels: np.ndarray, seed: int, desc: str) -> _Bi:
         cfg = self.config
         bi = copy.deepcopy(start)  # fresh from the starting checkpoint every cycle
         opt = torch.optim.AdamW(bi.parameters(), lr=cfg.lr_bi)
+        sched = warmup_linear(opt, cfg.bi_steps, cfg.warmup_bi)
         y = torch.as_tensor(labels, dtype=torch.float32, device=self.device)
         bi.train()
         with seeded(seed):
@@ -243,7 +251,9 @@ class TransEncoder(BaseEstimator):
                 loss = nnf.mse_loss((a * b).sum(-1), y[idx])
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
+                nn.utils.clip_grad_norm_(bi.parameters(), cfg.max_grad_norm)
                 opt.step()
+                sched.step()
         return bi.eval()
 
     def fit(
@@ -259,7 +269,8 @@ class TransEncoder(BaseEstimator):
         scores)`` after each cycle: ``view`` scores with that cycle's first student,
         ``scores`` = {"bi", "cross"}: its scores of ``pairs``; a dict it returns joins that
         cycle's ``history_`` row. Cycle 0 is the start: the starting bi-encoder and cycle 1's
-        cross-encoder before training (never kept over a trained one); with ``cycles=0`` the
+        cross-encoder before training (never kept: the best is chosen among trained cycles, as
+        the official code does); with ``cycles=0`` the
         fitted model is that start. ``checkpoint``: a file written (atomically) after each cycle;
         if it exists, training resumes after its cycle."""
         cfg = self.config
@@ -286,10 +297,8 @@ class TransEncoder(BaseEstimator):
             labels = np.mean(start_scores, axis=0)
             self.cross_ = self._new_cross(cfg.seed + 1000)
             row: dict[str, float] = {"cycle": 0}
-            if dev is not None:
-                best["bi"] = row["dev_bi"] = spearman(
-                    self._bi_scores(self.bi_, dev_pairs), dev_gold
-                )
+            if dev is not None:  # recorded, never a candidate: only trained cycles are kept
+                row["dev_bi"] = spearman(self._bi_scores(self.bi_, dev_pairs), dev_gold)
                 row["dev_cross"] = spearman(self._cross_scores(self.cross_, dev_pairs), dev_gold)
             if on_cycle is not None:
                 scores = {"bi": start_scores[0], "cross": self._cross_scores(self.cross_, pairs)}
@@ -316,7 +325,7 @@ class TransEncoder(BaseEstimator):
             else:
                 row["dev_bi"] = spearman(self._bi_scores(bis[0], dev_pairs), dev_gold)
                 row["dev_cross"] = spearman(self._cross_scores(crosses[0], dev_pairs), dev_gold)
-                if row["dev_bi"] > best["bi"]:
+                if row["dev_bi"] >= best["bi"]:  # cycle 1 always replaces the start
                     best["bi"], self.bi_, self.best_cycle_["bi"] = row["dev_bi"], bis[0], cycle
                 if row["dev_cross"] >= best["cross"]:  # cycle 1's cross always replaces cycle 0
                     best["cross"], self.cross_ = row["dev_cross"], crosses[0]
@@ -382,7 +391,7 @@ class TransEncoder(BaseEstimator):
         self.best_cycle_ = json.loads(state["best_cycle"])
 
     def _save_files(self, folder: Path) -> None:
-        save_bi(self.bi_, self.tok_, folder / "bi", self.config.max_length)
+        save_bi(self.bi_, self.tok_, folder / "bi", self.config.max_length_bi)
         self.cross_.save_pretrained(folder / "cross")
         self.tok_.save_pretrained(folder / "cross")
 

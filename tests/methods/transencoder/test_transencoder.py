@@ -111,3 +111,22 @@ def test_an_interrupted_fit_resumes_from_its_last_cycle(tmp_path, data, tiny):
         np.testing.assert_allclose(
             getattr(resumed, fn)(data.pairs()[:4]), getattr(full, fn)(data.pairs()[:4]), atol=1e-5
         )
+
+
+def test_a_round_keeps_the_checkpoint_best_on_dev():
+    import torch
+
+    m = TransEncoder(eval_steps=2, device="cpu", progress=False)
+    model = torch.nn.Linear(1, 1, bias=False)
+    states, scores = [], iter([0.1, 0.9, 0.3])
+
+    def loss(mod, idx):
+        return ((mod(torch.ones(len(idx), 1)) - 5.0) ** 2).mean()
+
+    def dev(mod):
+        states.append(mod.weight.item())
+        return next(scores)
+
+    out = m._round(model, loss, 6, 0.5, 0.0, 8, 0, "t", dev)
+    assert len(states) == 3 and out.weight.item() == states[1]  # evaluated at 2, 4, 6: kept 4
+    assert not out.training

@@ -28,6 +28,9 @@ class TransEncoderConfig:
     warmup_cross: float = 0.1  # official: 10 % of the cross-encoder's steps
     warmup_bi: float = 0.0  # official: none for the bi-encoder
     max_grad_norm: float = 1.0  # gradient clipping of both (sentence-transformers' default)
+    # inside a round, the dev Spearman every this many updates (and after the last) picks the
+    # checkpoint kept (official evaluation_steps 200); 0 = measured after the last only
+    eval_steps: int = 200
     max_length: int = 64  # tokens of a sentence pair for the cross-encoder (official 64)
     max_length_bi: int = 32  # tokens of one sentence for the bi-encoder (official 32)
     # mutual distillation: extra students (poolings of the same base), their labels averaged
@@ -48,5 +51,6 @@ class TransEncoderConfig:
         for name in ("warmup_cross", "warmup_bi"):
             v = getattr(self, name)
             check(0 <= v < 1, f"{name} must be in [0, 1), got {v}")
+        check(self.eval_steps >= 0, f"eval_steps must be >= 0, got {self.eval_steps}")
         check(self.max_grad_norm > 0, f"max_grad_norm must be > 0, got {self.max_grad_norm}")
         check(self.seed >= 0, f"seed must be >= 0, got {self.seed}")

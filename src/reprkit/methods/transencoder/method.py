@@ -213,48 +213,65 @@ class TransEncoder(BaseEstimator):
             yield order[pos : pos + bs].numpy()
             pos += bs
 
-    def _train_cross(self, pairs, labels: np.ndarray, seed: int, desc: str) -> nn.Module:
+    def _round(self, model, loss_fn, steps: int, lr: float, warmup: float, n: int, seed: int,
+               desc: str, dev_score=None):  # fmt: skip
+        """``steps`` AdamW updates of ``model`` (warm-up, linear decay, clipping) on batches of
+        the ``n`` pairs. With ``dev_score(model)``, the dev Spearman is measured every
+        ``eval_steps`` updates and after the last, and the best state is kept (official:
+        ``evaluation_steps=200``, the best checkpoint saved and reloaded)."""
         cfg = self.config
-        cross = self._new_cross(seed)
-        opt = torch.optim.AdamW(cross.parameters(), lr=cfg.lr_cross)
-        sched = warmup_linear(opt, cfg.cross_steps, cfg.warmup_cross)
-        y = torch.as_tensor(np.clip(labels, 0, 1), dtype=torch.float32, device=self.device)
-        cross.train()
+        opt = torch.optim.AdamW(model.parameters(), lr=lr)
+        sched = warmup_linear(opt, steps, warmup)
+        best, best_state = -np.inf, None
+        model.train()
         with seeded(seed):
-            steps = self._batches(len(pairs), cfg.cross_steps, seed)
-            for idx in progress_bar(
-                steps, total=cfg.cross_steps, desc=desc, progress=self.progress
-            ):
-                a = [pairs[i][0] for i in idx]
-                b = [pairs[i][1] for i in idx]
-                logits = cross(**self._tok(a + b, b + a)).logits[:, 0]  # both orders
-                loss = nnf.binary_cross_entropy_with_logits(logits, y[idx].repeat(2))
+            batches = self._batches(n, steps, seed)
+            bar = progress_bar(batches, total=steps, desc=desc, progress=self.progress)
+            for step, idx in enumerate(bar, 1):
+                loss = loss_fn(model, idx)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
-                nn.utils.clip_grad_norm_(cross.parameters(), cfg.max_grad_norm)
+                nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
                 opt.step()
                 sched.step()
-        return cross.eval()
+                due = step == steps or (cfg.eval_steps > 0 and step % cfg.eval_steps == 0)
+                if dev_score is not None and due:
+                    score = dev_score(model)
+                    model.train()
+                    if score > best:
+                        best, best_state = score, copy.deepcopy(model.state_dict())
+        if best_state is not None:
+            model.load_state_dict(best_state)
+        return model.eval()
 
-    def _train_bi(self, start: _Bi, pairs, labels: np.ndarray, seed: int, desc: str) -> _Bi:
+    def _train_cross(self, pairs, labels: np.ndarray, seed: int, desc: str, dev=None):
+        """A fresh cross-encoder from the base: BCE on the soft labels, both pair orders."""
         cfg = self.config
-        bi = copy.deepcopy(start)  # fresh from the starting checkpoint every cycle
-        opt = torch.optim.AdamW(bi.parameters(), lr=cfg.lr_bi)
-        sched = warmup_linear(opt, cfg.bi_steps, cfg.warmup_bi)
+        y = torch.as_tensor(np.clip(labels, 0, 1), dtype=torch.float32, device=self.device)
+
+        def loss(cross, idx):
+            a = [pairs[i][0] for i in idx]
+            b = [pairs[i][1] for i in idx]
+            logits = cross(**self._tok(a + b, b + a)).logits[:, 0]  # both orders
+            return nnf.binary_cross_entropy_with_logits(logits, y[idx].repeat(2))
+
+        score = None if dev is None else (lambda m: spearman(self._cross_scores(m, dev[0]), dev[1]))
+        return self._round(self._new_cross(seed), loss, cfg.cross_steps, cfg.lr_cross,
+                           cfg.warmup_cross, len(pairs), seed, desc, score)  # fmt: skip
+
+    def _train_bi(self, start: _Bi, pairs, labels: np.ndarray, seed: int, desc: str, dev=None):
+        """The bi-encoder, fresh from the start every cycle: MSE of cosine to the labels."""
+        cfg = self.config
         y = torch.as_tensor(labels, dtype=torch.float32, device=self.device)
-        bi.train()
-        with seeded(seed):
-            steps = self._batches(len(pairs), cfg.bi_steps, seed)
-            for idx in progress_bar(steps, total=cfg.bi_steps, desc=desc, progress=self.progress):
-                a = bi(self._tok([pairs[i][0] for i in idx]))
-                b = bi(self._tok([pairs[i][1] for i in idx]))
-                loss = nnf.mse_loss((a * b).sum(-1), y[idx])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                nn.utils.clip_grad_norm_(bi.parameters(), cfg.max_grad_norm)
-                opt.step()
-                sched.step()
-        return bi.eval()
+
+        def loss(bi, idx):
+            a = bi(self._tok([pairs[i][0] for i in idx]))
+            b = bi(self._tok([pairs[i][1] for i in idx]))
+            return nnf.mse_loss((a * b).sum(-1), y[idx])
+
+        score = None if dev is None else (lambda m: spearman(self._bi_scores(m, dev[0]), dev[1]))
+        return self._round(copy.deepcopy(start), loss, cfg.bi_steps, cfg.lr_bi, cfg.warmup_bi,
+                           len(pairs), seed, desc, score)  # fmt: skip
 
     def fit(
         self,
@@ -306,14 +323,15 @@ class TransEncoder(BaseEstimator):
             self.history_: list[dict[str, float]] = [row]
         for cycle in range(first, cfg.cycles + 1):
             seed = cfg.seed + 1000 * cycle
+            dv = None if dev is None else (dev_pairs, dev_gold)
             crosses = [
-                self._train_cross(pairs, labels, seed + i, f"cycle {cycle} cross {i}")
+                self._train_cross(pairs, labels, seed + i, f"cycle {cycle} cross {i}", dv)
                 for i in range(len(poolings))
             ]
             cross_scores = [self._cross_scores(c, pairs) for c in crosses]
             bis = [
                 self._train_bi(s, pairs, np.mean(cross_scores, axis=0), seed + i,
-                               f"cycle {cycle} bi {i}")
+                               f"cycle {cycle} bi {i}", dv)
                 for i, s in enumerate(starts)
             ]  # fmt: skip
             bi_scores = [self._bi_scores(b, pairs) for b in bis]

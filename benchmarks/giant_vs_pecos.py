@@ -29,12 +29,12 @@ import torch
 from reprkit.datasets.text_graphs import load_text_graph
 from reprkit.eval.metrics import linear_cka, mean_cosine
 from reprkit.methods.giant.experiment import (
-    MODELS,
     build_features,
-    downstream_accuracy,
+    evaluate_features,
     holdout_edges,
     resolve_config,
     split_for,
+    standardize,
 )
 from reprkit.models.text import default_model_path
 
@@ -70,22 +70,20 @@ def evaluate(out: Path) -> None:
     data, texts = load_text_graph("cora_text")
     raw = torch.from_numpy(np.load(out / "pecos_emb.npy")).float()
     frozen, _ = build_features("minilm", cfg, data, texts, torch.device("cpu"))
-    x = (raw - raw.mean(0)) / raw.std(0).clamp_min(1e-6)
     labelled = data.y >= 0
-    acc: dict[str, list[float]] = {m: [] for m in MODELS}
+    seeds = list(range(5))
+    splits = [split_for(data, cfg.downstream, seed, labelled) for seed in seeds]
     start = time.perf_counter()
-    for seed in range(5):
-        tr, va, te = split_for(data, cfg.downstream, seed, labelled)
-        for m in MODELS:
-            a, _ = downstream_accuracy(m, x, data, tr, va, te, cfg.downstream, seed, "cpu")
-            acc[m].append(round(a, 4))
+    rows = evaluate_features("pecos_xrt", standardize(raw), data, seeds, splits,
+                             cfg.downstream, torch.device("cpu"))  # fmt: skip
+    acc = {row: [round(a, 4) for a in test] for row, (test, _) in rows.items()}
     pecos = json.loads((out / "pecos_fit.json").read_text())
     print(
         json.dumps(
             {
                 "split_seeds": list(range(5)),
-                "test_acc": {f"{m}@pecos_xrt": v for m, v in acc.items()},
-                "mean": {f"{m}@pecos_xrt": round(float(np.mean(v)), 4) for m, v in acc.items()},
+                "test_acc": acc,
+                "mean": {row: round(float(np.mean(v)), 4) for row, v in acc.items()},
                 "cka_to_frozen": round(linear_cka(frozen.numpy(), raw.numpy()), 4),
                 "cosine_to_frozen": round(mean_cosine(frozen.numpy(), raw.numpy()), 4),
                 "pecos_fit": pecos,

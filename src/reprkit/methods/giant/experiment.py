@@ -159,7 +159,7 @@ def resolve_config(
     return resolve_profile(GiantExperimentConfig(), PROFILES, profile, overrides)
 
 
-def _standardize(x: torch.Tensor) -> torch.Tensor:
+def standardize(x: torch.Tensor) -> torch.Tensor:
     """Zero mean, unit variance per column over all nodes (no labels involved)."""
     return (x - x.mean(0)) / x.std(0).clamp_min(1e-6)
 
@@ -292,6 +292,21 @@ def downstream_accuracy(
     return accuracy(logits, y, test.to(device)), accuracy(logits, y, val.to(device))
 
 
+def evaluate_features(
+    feat: str, x: torch.Tensor, data, seeds: Sequence[int], splits, d: DownstreamConfig, device
+) -> dict[str, tuple[list[float], list[float]]]:
+    """``{"<model>@<feat>": (test accuracies, validation accuracies)}`` of every downstream
+    model on the features ``x``, one value per (seed, split)."""
+    out = {}
+    for m in MODELS:
+        pairs = [
+            downstream_accuracy(m, x, data, *split, d, seed, device)
+            for seed, split in zip(seeds, splits, strict=True)
+        ]
+        out[f"{m}@{feat}"] = ([p[0] for p in pairs], [p[1] for p in pairs])
+    return out
+
+
 def run(
     dataset: str = "cora_text",
     seeds: Sequence[int] = (0, 1, 2),
@@ -326,14 +341,7 @@ def run(
         frozen: torch.Tensor | None = None  # raw frozen MiniLM embeddings
 
         def evaluate(feat: str, x: torch.Tensor) -> dict[str, tuple[list[float], list[float]]]:
-            out = {}
-            for m in MODELS:
-                pairs = [
-                    downstream_accuracy(m, x, data, *sp_, cfg.downstream, seed, dev)
-                    for seed, sp_ in zip(seeds, splits, strict=True)
-                ]
-                out[f"{m}@{feat}"] = ([p[0] for p in pairs], [p[1] for p in pairs])
-            return out
+            return evaluate_features(feat, x, data, seeds, splits, cfg.downstream, dev)
 
         def timed(feat: str, fn):
             start = time.perf_counter()
@@ -348,7 +356,7 @@ def run(
                     feat, lambda f=feat: build_features(f, cfg, data, texts, dev)
                 )
                 if feat == "minilm":
-                    frozen, x = x, _standardize(x)
+                    frozen, x = x, standardize(x)
                 rec.note(f"features `{feat}`: {facts}, built in {secs} s")
                 for row, (acc, val) in evaluate(feat, x).items():
                     results[(row, "acc")], results[(row, "val_acc")] = acc, val
@@ -381,7 +389,7 @@ def run(
                     )
                     for key, v in diag.items():
                         diagnostics[key].append(v)
-                fits.append(evaluate(feat, _standardize(raw)))
+                fits.append(evaluate(feat, standardize(raw)))
             for row in fits[0]:
                 for i, metric in enumerate(("acc", "val_acc")):
                     by_fit = np.array([fit[row][i] for fit in fits])  # (fits, splits)

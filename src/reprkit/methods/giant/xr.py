@@ -237,7 +237,6 @@ def fit_xr(
             emb = encode(encoder, rows)
             allowed = None if pred is None else _binary(pred @ children)
             pred = top_predictions(scores(emb, heads[-1]), allowed, cfg.topk)
-    encoder.eval()
     return heads, XRStats(last_loss, cfg.steps * len(levels), levels)
 
 

@@ -280,7 +280,14 @@ def tiny_te(tmp_path_factory):
 
     data = synthetic_pairs(16, seed=0)
     tiny = make_tiny_bert(tmp_path_factory.mktemp("te"), data.a + data.b + ["hello world"])
-    small = {"cycles": 1, "cross_steps": 1, "bi_steps": 1, "batch_size": 8, "max_length": 16}
+    small = {
+        "cycles": 1,
+        "cross_epochs": 0.01,
+        "bi_epochs": 0.01,
+        "batch_cross": 8,
+        "batch_bi": 8,
+        "max_length": 16,
+    }
     return TransEncoder(base_model=tiny, **small), data
 
 

@@ -136,7 +136,14 @@ def test_transencoder_pairs_as_a_dataframe(tmp_path):
 
     data = synthetic_pairs(16, seed=0)
     tiny = make_tiny_bert(tmp_path / "bert", data.a + data.b)
-    small = {"cycles": 1, "cross_steps": 2, "bi_steps": 2, "batch_size": 8, "max_length": 16}
+    small = {
+        "cycles": 1,
+        "cross_epochs": 1.0,
+        "bi_epochs": 1.0,
+        "batch_cross": 8,
+        "batch_bi": 8,
+        "max_length": 16,
+    }
     a = TransEncoder(base_model=tiny, **small).fit(data.pairs())
     frame = pd.DataFrame(data.pairs(), columns=["left", "right"])
     b = TransEncoder(base_model=tiny, **small).fit(frame)

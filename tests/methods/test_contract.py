@@ -88,7 +88,14 @@ def _transencoder_case():
     pytest.importorskip("transformers")
     d = synthetic_pairs(24, seed=2)
     path = make_tiny_bert(Path(tempfile.mkdtemp(prefix="tiny_te_")), d.a + d.b)
-    small = {"base_model": path, "cycles": 1, "cross_steps": 3, "bi_steps": 3, "batch_size": 8}
+    small = {
+        "base_model": path,
+        "cycles": 1,
+        "cross_epochs": 1.0,
+        "bi_epochs": 1.0,
+        "batch_cross": 8,
+        "batch_bi": 8,
+    }
 
     def predict(m):
         return torch.from_numpy(m.score(d.pairs()[:4]))

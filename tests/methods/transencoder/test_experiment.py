@@ -22,15 +22,17 @@ def test_smoke_run_reports_every_row_and_resumes(tmp_path, tiny):
     out = run("synthetic_pairs", [0, 1], "smoke", over, out=tmp_path / "te", progress=False)
     m = json.loads((out / "metrics.json").read_text())
     rows = {(r["model"], r["metric"]): r for r in m["results"]}
-    for row in ("start", "start_as_cross", "bi@c1", "cross@c2", "bi",
-                "cross", "mutual_bi@c1", "mutual_bi", "mutual_cross"):  # fmt: skip
+    for row in ("start", "start_as_cross", "bi@c1", "cross@c2", "bi", "cross", "start@cls_start",
+                "bi@cls_start", "cross@cls_start.c2", "mutual_bi@c1", "mutual_bi",
+                "mutual_cross", "mutual_bi@cls_start", "mutual_cross@cls_start.c1"):  # fmt: skip
         assert len(rows[(row, "sts_avg")]["per_seed"]) == 2, row
     # the start is deterministic; the paper's number sits beside the dev-chosen rows
     assert len(set(rows[("start", "spearman_synthetic")]["per_seed"])) == 1
     assert rows[("bi", "sts_avg")]["paper"] == pytest.approx(0.8041)
     assert (out / "cycles.png").is_file() and not (tmp_path / "te.checkpoints").exists()
-    assert any("cycles chosen on dev" in n for n in m["notes"])
-    assert any(n.startswith("mutual: STS-B dev Spearman") for n in m["notes"])
+    assert ("start_as_cross@cls_start", "sts_avg") not in rows  # one untrained cross
+    assert any("Cycles chosen on dev" in n for n in m["notes"])
+    assert any(n.startswith("mutual_bi/cross@cls_start: STS-B dev") for n in m["notes"])
     with pytest.raises(ValueError, match="resume needs out"):
         run("synthetic_pairs", [0], "smoke", over, resume=True)
 
@@ -42,6 +44,8 @@ def test_bad_arguments_fail_before_work(tmp_path):
         run("sts17", [0], "smoke")
     with pytest.raises(ValueError, match="set the experiment's mutual"):
         resolve_config("smoke", {"transencoder.mutual": ("cls",)})
+    with pytest.raises(ValueError, match="must be one of starts"):
+        resolve_config("smoke", {"starts": ("cls",)})
     with pytest.raises(ValueError, match="per_set must be >= 0"):
         resolve_config("smoke", {"per_set": -1})
     assert not list(tmp_path.iterdir())

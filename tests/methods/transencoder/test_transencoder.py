@@ -6,14 +6,16 @@ import pytest
 
 from reprkit.datasets.text import synthetic_pairs
 from reprkit.methods.transencoder import TransEncoder
+from reprkit.methods.transencoder.method import best_cycle
 from tests.conftest import make_tiny_bert
 
 transformers = pytest.importorskip("transformers")
 SMALL = {
     "cycles": 2,
-    "cross_steps": 4,
-    "bi_steps": 4,
-    "batch_size": 8,
+    "cross_epochs": 0.8,  # 4 steps over 40 pairs
+    "bi_epochs": 0.8,
+    "batch_cross": 8,
+    "batch_bi": 8,
     "max_length": 16,
     "max_length_bi": 16,
 }
@@ -66,6 +68,40 @@ def test_mutual_students_and_no_dev(data, tiny):
     assert m.similarity(data.pairs()[:2]).shape == (2,)
 
 
+def test_a_mutual_student_of_another_model_uses_its_own_model_and_tokenizer(tmp_path, data, tiny):
+    other = make_tiny_bert(tmp_path / "other", [*data.a, *data.b, "aardvark zebu"], hidden=24)
+    dev, keys = (data.pairs()[:10], data.score[:10]), []
+
+    def on_cycle(c, view, scores):
+        keys.append(sorted(scores))
+
+    m = TransEncoder(base_model=tiny, mutual=(f"cls:{other}",), **SMALL | {"cycles": 1})
+    m.fit(data.pairs(), dev=dev, on_cycle=on_cycle)
+    assert keys == [["bi", "bi_1", "cross"], ["bi", "bi_1", "cross", "cross_1"]]
+    assert {"dev_bi", "dev_cross", "dev_bi_1", "dev_cross_1"} <= set(m.history_[1])
+    # its cross-encoder starts from its own model, and every model reads its own tokenizer
+    cross = m._new_cross(0, other)
+    assert cross.config.hidden_size == 24
+    ids = m._tok(cross, ["a man"], ["a dog"])["input_ids"]
+    assert ids.tolist() == m.toks_[other](["a man"], ["a dog"])["input_ids"]
+    assert ids.tolist() != m.tok_(["a man"], ["a dog"])["input_ids"]
+    with pytest.raises(ValueError, match="mutual must hold"):
+        TransEncoder(mutual=("max:/x",))
+
+
+def test_the_best_cycle_is_the_first_best_trained_one():
+    h = [{"cycle": 0, "dev_bi": 0.9}, {"cycle": 1, "dev_bi": 0.5}, {"cycle": 2, "dev_bi": 0.7},
+         {"cycle": 3, "dev_bi": 0.7}]  # fmt: skip
+    assert best_cycle(h, "dev_bi") == 2 and best_cycle(h[:1], "dev_bi") == 0
+
+
+def test_budgets_are_epochs_over_the_pairs():
+    cfg = TransEncoder(cross_epochs=1.0, batch_cross=16, bi_epochs=10, batch_bi=128).config
+    # official: 1 epoch over 30k pairs in both orders at batch 32; 10 epochs at 128
+    assert cfg.steps("cross", 30_000) == 1875 and cfg.steps("bi", 30_000) == 2344
+    assert cfg.steps("cross", 3) == 1
+
+
 def test_zero_cycles_is_the_start(data, tiny):
     m = TransEncoder(base_model=tiny, **SMALL | {"cycles": 0}).fit(data.pairs()[:4])
     assert m.best_cycle_ == {"bi": 0, "cross": 0} and m.score(data.pairs()[:3]).shape == (3,)
@@ -116,7 +152,8 @@ def test_an_interrupted_fit_resumes_from_its_last_cycle(tmp_path, data, tiny):
 def test_a_round_keeps_the_checkpoint_best_on_dev():
     import torch
 
-    m = TransEncoder(eval_steps=2, device="cpu", progress=False)
+    m = TransEncoder(eval_steps=2, bi_epochs=6, batch_bi=8, lr_bi=0.5, device="cpu",
+                     progress=False)  # fmt: skip
     model = torch.nn.Linear(1, 1, bias=False)
     states, scores = [], iter([0.1, 0.9, 0.3])
 
@@ -127,6 +164,6 @@ def test_a_round_keeps_the_checkpoint_best_on_dev():
         states.append(mod.weight.item())
         return next(scores)
 
-    out = m._round(model, loss, 6, 0.5, 0.0, 8, 0, "t", dev)
+    out = m._round(model, loss, "bi", 8, 0, "t", dev)  # 6 epochs of one batch: 6 steps
     assert len(states) == 3 and out.weight.item() == states[1]  # evaluated at 2, 4, 6: kept 4
     assert not out.training

@@ -4,9 +4,12 @@ bi-encoder and cross-encoder self-distillation, optionally mutual between severa
 Each cycle: the bi-encoder's cosine scores label the unlabelled pairs; a cross-encoder, fresh
 from the base model, learns them (both pair orders, BCE with logits on the soft labels); its
 sigmoid scores relabel the pairs; a bi-encoder, fresh from the starting checkpoint, learns them
-(MSE between cosine and label). With ``mutual`` poolings, every student (bi and cross) is
-trained and the labels handed over are the mean of the students' scores. A labelled dev set, if
-given, only chooses the best cycle; a later cycle never replaces a better earlier model.
+(MSE between cosine and label) (paper Sec. 2.1-2.2). With ``mutual`` students (another pooling
+of the base, or another model), every student's bi- and cross-encoder is trained and the labels
+handed over are the mean of the students' scores (Sec. 2.3). Schedules follow the official
+scripts: AdamW, linear warm-up (cross 10 %) and decay, clipping at 1.0, budgets in epochs. A
+labelled dev set, if given, only chooses the best checkpoint inside a round and the best of the
+trained cycles.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import contextlib
 import copy
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +34,7 @@ from reprkit.core.seed import seeded
 from reprkit.core.train import warmup_linear
 from reprkit.core.validate import as_array
 from reprkit.eval.metrics import spearman
-from reprkit.methods.transencoder.config import TransEncoderConfig
+from reprkit.methods.transencoder.config import TransEncoderConfig, parse_student
 from reprkit.models.text import check_model_dir, default_model_path
 
 CITATION = """@inproceedings{liu2022transencoder,
@@ -92,15 +95,17 @@ def _quiet():
 
 
 class _Bi(nn.Module):
-    """A transformer with mean or [CLS] pooling; ``forward`` gives unit-length embeddings."""
+    """A transformer with mean or [CLS] pooling; ``forward`` gives unit-length embeddings.
+    ``base`` names the model directory whose tokenizer it reads."""
 
-    def __init__(self, path: Path, pooling: str) -> None:
+    def __init__(self, path: Path, pooling: str, base: str = "") -> None:
         super().__init__()
         from transformers import AutoModel
 
         with _quiet():
             self.model = AutoModel.from_pretrained(path, local_files_only=True)
         self.pooling = pooling
+        self.base = base
 
     def forward(self, enc: dict[str, torch.Tensor]) -> torch.Tensor:
         states = self.model(**enc).last_hidden_state
@@ -109,7 +114,7 @@ class _Bi(nn.Module):
         else:
             m = enc["attention_mask"].unsqueeze(-1).to(states.dtype)
             z = (states * m).sum(1) / m.sum(1).clamp_min(1.0)
-        return nnf.normalize(z, dim=-1)
+        return nnf.normalize(z.float(), dim=-1)
 
 
 class TransEncoder(BaseEstimator):
@@ -130,11 +135,13 @@ class TransEncoder(BaseEstimator):
 
         return AutoTokenizer.from_pretrained(path, local_files_only=True)
 
-    def _tok(self, a: Sequence[str], b: Sequence[str] | None = None) -> dict[str, torch.Tensor]:
+    def _tok(self, model: nn.Module, a: Sequence[str], b: Sequence[str] | None = None):
         """Pairs (``b`` given) for the cross-encoder, single sentences for the bi-encoder, each
-        truncated to its model's length (official: 64 and 32 tokens)."""
+        truncated to its model's length (official: 64 and 32 tokens), with ``model``'s
+        tokenizer (a mutual student may have its own base model)."""
         cfg = self.config
-        enc = self.tok_(
+        tok = getattr(self, "toks_", {}).get(getattr(model, "base", ""), self.tok_)
+        enc = tok(
             list(a),
             None if b is None else list(b),
             truncation=True,
@@ -144,13 +151,17 @@ class TransEncoder(BaseEstimator):
         )
         return {k: v.to(self.device) for k, v in enc.items()}
 
-    def _new_cross(self, seed: int) -> nn.Module:
+    def _new_cross(self, seed: int, base: str = "") -> nn.Module:
+        """A cross-encoder from ``base`` ("" = the base model) with a fresh one-logit head."""
         from transformers import AutoModelForSequenceClassification
 
+        path = check_model_dir(base, "mutual") if base else self._base()
         with _quiet(), seeded(seed):  # the fresh classification head
-            return AutoModelForSequenceClassification.from_pretrained(
-                self._base(), num_labels=1, local_files_only=True
+            cross = AutoModelForSequenceClassification.from_pretrained(
+                path, num_labels=1, local_files_only=True
             ).to(self.device)
+        cross.base = base
+        return cross
 
     # -- scoring ------------------------------------------------------------------------------
 
@@ -162,7 +173,7 @@ class TransEncoder(BaseEstimator):
         out = torch.empty(len(sentences), bi.model.config.hidden_size)
         for i in range(0, len(order), bs):
             idx = order[i : i + bs]
-            out[torch.as_tensor(idx)] = bi(self._tok([sentences[j] for j in idx])).float().cpu()
+            out[torch.as_tensor(idx)] = bi(self._tok(bi, [sentences[j] for j in idx])).float().cpu()
         return out
 
     def _bi_scores(self, bi: _Bi, pairs: list[tuple[str, str]]) -> np.ndarray:
@@ -179,7 +190,7 @@ class TransEncoder(BaseEstimator):
         for i in range(0, len(order), bs):
             idx = order[i : i + bs]
             a, b = [pairs[j][0] for j in idx], [pairs[j][1] for j in idx]
-            s = torch.sigmoid(cross(**self._tok(a + b, b + a)).logits[:, 0].float())
+            s = torch.sigmoid(cross(**self._tok(cross, a + b, b + a)).logits[:, 0].float())
             out[idx] = ((s[: len(idx)] + s[len(idx) :]) / 2).cpu().numpy()
         return out
 
@@ -201,10 +212,10 @@ class TransEncoder(BaseEstimator):
 
     # -- training -----------------------------------------------------------------------------
 
-    def _batches(self, n: int, steps: int, seed: int):
-        """``steps`` index batches, passes over a fresh permutation each time."""
+    @staticmethod
+    def _batches(n: int, steps: int, bs: int, seed: int):
+        """``steps`` index batches of ``bs``, passes over a fresh permutation each time."""
         gen = torch.Generator().manual_seed(seed)
-        bs = self.config.batch_size
         order = torch.randperm(n, generator=gen)
         pos = 0
         for _ in range(steps):
@@ -213,22 +224,31 @@ class TransEncoder(BaseEstimator):
             yield order[pos : pos + bs].numpy()
             pos += bs
 
-    def _round(self, model, loss_fn, steps: int, lr: float, warmup: float, n: int, seed: int,
-               desc: str, dev_score=None):  # fmt: skip
-        """``steps`` AdamW updates of ``model`` (warm-up, linear decay, clipping) on batches of
-        the ``n`` pairs. With ``dev_score(model)``, the dev Spearman is measured every
+    def _round(self, model, loss_fn, kind: str, n: int, seed: int, desc: str, dev_score=None):
+        """AdamW updates of ``model`` (warm-up, linear decay, clipping) on batches of the ``n``
+        pairs, ``cfg.steps(kind, n)`` of them (``kind``: "cross" / "bi"). With ``dev_score(model)``, the dev Spearman is measured every
         ``eval_steps`` updates and after the last, and the best state is kept (official:
         ``evaluation_steps=200``, the best checkpoint saved and reloaded)."""
         cfg = self.config
-        opt = torch.optim.AdamW(model.parameters(), lr=lr)
+        steps = cfg.steps(kind, n)
+        lr, warmup, bs = (
+            (cfg.lr_cross, cfg.warmup_cross, cfg.batch_cross)
+            if kind == "cross"
+            else (cfg.lr_bi, cfg.warmup_bi, cfg.batch_bi)
+        )
+        # AdamW's weight decay 0.01 = sentence-transformers' fit default
+        opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
         sched = warmup_linear(opt, steps, warmup)
         best, best_state = -np.inf, None
         model.train()
         with seeded(seed):
-            batches = self._batches(n, steps, seed)
+            batches = self._batches(n, steps, bs, seed)
             bar = progress_bar(batches, total=steps, desc=desc, progress=self.progress)
             for step, idx in enumerate(bar, 1):
-                loss = loss_fn(model, idx)
+                # paper: official fits use fp16 AMP with a loss scaler (GPU); ours bf16 autocast
+                # (CPU and GPU; bf16 keeps fp32's range, so no scaler)
+                with torch.autocast(torch.device(self.device).type, torch.bfloat16, cfg.amp):
+                    loss = loss_fn(model, idx)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
@@ -244,34 +264,32 @@ class TransEncoder(BaseEstimator):
             model.load_state_dict(best_state)
         return model.eval()
 
-    def _train_cross(self, pairs, labels: np.ndarray, seed: int, desc: str, dev=None):
-        """A fresh cross-encoder from the base: BCE on the soft labels, both pair orders."""
-        cfg = self.config
+    def _train_cross(self, pairs, labels: np.ndarray, seed: int, desc: str, dev=None, base=""):
+        """A fresh cross-encoder from ``base``: BCE on the soft labels, both pair orders."""
         y = torch.as_tensor(np.clip(labels, 0, 1), dtype=torch.float32, device=self.device)
 
         def loss(cross, idx):
             a = [pairs[i][0] for i in idx]
             b = [pairs[i][1] for i in idx]
-            logits = cross(**self._tok(a + b, b + a)).logits[:, 0]  # both orders
+            logits = cross(**self._tok(cross, a + b, b + a)).logits[:, 0].float()  # both orders
             return nnf.binary_cross_entropy_with_logits(logits, y[idx].repeat(2))
 
         score = None if dev is None else (lambda m: spearman(self._cross_scores(m, dev[0]), dev[1]))
-        return self._round(self._new_cross(seed), loss, cfg.cross_steps, cfg.lr_cross,
-                           cfg.warmup_cross, len(pairs), seed, desc, score)  # fmt: skip
+        return self._round(
+            self._new_cross(seed, base), loss, "cross", len(pairs), seed, desc, score
+        )
 
     def _train_bi(self, start: _Bi, pairs, labels: np.ndarray, seed: int, desc: str, dev=None):
         """The bi-encoder, fresh from the start every cycle: MSE of cosine to the labels."""
-        cfg = self.config
         y = torch.as_tensor(labels, dtype=torch.float32, device=self.device)
 
         def loss(bi, idx):
-            a = bi(self._tok([pairs[i][0] for i in idx]))
-            b = bi(self._tok([pairs[i][1] for i in idx]))
+            a = bi(self._tok(bi, [pairs[i][0] for i in idx]))
+            b = bi(self._tok(bi, [pairs[i][1] for i in idx]))
             return nnf.mse_loss((a * b).sum(-1), y[idx])
 
         score = None if dev is None else (lambda m: spearman(self._bi_scores(m, dev[0]), dev[1]))
-        return self._round(copy.deepcopy(start), loss, cfg.bi_steps, cfg.lr_bi, cfg.warmup_bi,
-                           len(pairs), seed, desc, score)  # fmt: skip
+        return self._round(copy.deepcopy(start), loss, "bi", len(pairs), seed, desc, score)
 
     def fit(
         self,
@@ -282,25 +300,34 @@ class TransEncoder(BaseEstimator):
         checkpoint: str | Path | None = None,
     ) -> TransEncoder:
         """``pairs``: unlabelled (sentence_a, sentence_b). ``dev``: (pairs, gold scores), used
-        only to keep the best cycle (Spearman; ``best_cycle_``). ``on_cycle(cycle, view,
-        scores)`` after each cycle: ``view`` scores with that cycle's first student,
-        ``scores`` = {"bi", "cross"}: its scores of ``pairs``; a dict it returns joins that
-        cycle's ``history_`` row. Cycle 0 is the start: the starting bi-encoder and cycle 1's
-        cross-encoder before training (never kept: the best is chosen among trained cycles, as
-        the official code does); with ``cycles=0`` the
-        fitted model is that start. ``checkpoint``: a file written (atomically) after each cycle;
-        if it exists, training resumes after its cycle."""
+        only to keep the best checkpoint inside a round and the best cycle (Spearman;
+        ``best_cycle_``; official: the first best, as ``np.argmax``). Cycle 0 is the start: the
+        starting bi-encoder and cycle 1's cross-encoder before training (recorded, never kept:
+        the best is chosen among trained cycles, as the official code does); with ``cycles=0``
+        the fitted model is that start.
+
+        ``on_cycle(cycle, view, scores)`` after each cycle: ``view`` scores with that cycle's
+        first student; ``scores`` holds each student's scores of ``pairs``: ``"bi"``,
+        ``"cross"`` for the first, ``"bi_k"``, ``"cross_k"`` for mutual student k = 1, 2, …
+        (at cycle 0 no cross of a mutual student). A dict it returns joins that cycle's
+        ``history_`` row, which holds the dev Spearman under the same names (``dev_bi``,
+        ``dev_cross_1``, …). ``checkpoint``: a file written (atomically) after each cycle; if it
+        exists, training resumes after its cycle."""
         cfg = self.config
         pairs = check_pairs(pairs)
+        dv = None
         if dev is not None:
             dev_pairs = check_pairs(dev[0], "dev pairs")
             dev_gold = as_array(dev[1], "dev gold scores", ndim=1, kind="fiu",
                                 length=len(dev_pairs), length_of="dev pairs")  # fmt: skip
+            dv = (dev_pairs, dev_gold)
         base = self._base()
+        students = [(cfg.pooling, ""), *(parse_student(s) for s in cfg.mutual)]
+        paths = {b: check_model_dir(b, "mutual") for _, b in students if b}
         self.tok_ = self._tokenizer(base)
+        self.toks_ = {b: self._tokenizer(path) for b, path in paths.items()}
         self._check_tokens(pairs)
-        poolings = (cfg.pooling, *cfg.mutual)
-        starts = [_Bi(base, p).to(self.device) for p in poolings]
+        starts = [_Bi(paths.get(b, base), p, b).to(self.device) for p, b in students]
         self.bi_, self.cross_ = starts[0], None
         self.best_cycle_ = {"bi": 0, "cross": 0}
         best = {"bi": -np.inf, "cross": -np.inf}
@@ -308,67 +335,76 @@ class TransEncoder(BaseEstimator):
         key = _fingerprint(pairs, cfg)
         if ckpt is not None and ckpt.is_file():
             first, labels, best = self._resume(ckpt, key, starts[0])
-        else:  # cycle 0: the starting bi-encoder and the untrained cross-encoder of cycle 1
+        else:  # cycle 0: the starting bi-encoders and the untrained cross-encoder of cycle 1
             first = 1
             start_scores = [self._bi_scores(s, pairs) for s in starts]
             labels = np.mean(start_scores, axis=0)
             self.cross_ = self._new_cross(cfg.seed + 1000)
             row: dict[str, float] = {"cycle": 0}
-            if dev is not None:  # recorded, never a candidate: only trained cycles are kept
-                row["dev_bi"] = spearman(self._bi_scores(self.bi_, dev_pairs), dev_gold)
-                row["dev_cross"] = spearman(self._cross_scores(self.cross_, dev_pairs), dev_gold)
+            if dv is not None:  # recorded, never a candidate: only trained cycles are kept
+                row |= self._dev_row(starts, [self.cross_], dv)
             if on_cycle is not None:
-                scores = {"bi": start_scores[0], "cross": self._cross_scores(self.cross_, pairs)}
+                scores = {f"bi{_sfx(k)}": s for k, s in enumerate(start_scores)}
+                scores["cross"] = self._cross_scores(self.cross_, pairs)
                 row |= on_cycle(0, _View(self, self.bi_, self.cross_), scores) or {}
             self.history_: list[dict[str, float]] = [row]
         for cycle in range(first, cfg.cycles + 1):
             seed = cfg.seed + 1000 * cycle
-            dv = None if dev is None else (dev_pairs, dev_gold)
             crosses = [
-                self._train_cross(pairs, labels, seed + i, f"cycle {cycle} cross {i}", dv)
-                for i in range(len(poolings))
+                self._train_cross(pairs, labels, seed + k, f"cycle {cycle} cross {k}", dv, b)
+                for k, (_, b) in enumerate(students)
             ]
             cross_scores = [self._cross_scores(c, pairs) for c in crosses]
             bis = [
-                self._train_bi(s, pairs, np.mean(cross_scores, axis=0), seed + i,
-                               f"cycle {cycle} bi {i}", dv)
-                for i, s in enumerate(starts)
+                self._train_bi(s, pairs, np.mean(cross_scores, axis=0), seed + k,
+                               f"cycle {cycle} bi {k}", dv)
+                for k, s in enumerate(starts)
             ]  # fmt: skip
             bi_scores = [self._bi_scores(b, pairs) for b in bis]
             labels = np.mean(bi_scores, axis=0)
-            row: dict[str, float] = {"cycle": cycle}
-            if dev is None:
+            row = {"cycle": cycle}
+            if dv is None:
                 self.bi_, self.cross_ = bis[0], crosses[0]
                 self.best_cycle_ = {"bi": cycle, "cross": cycle}
             else:
-                row["dev_bi"] = spearman(self._bi_scores(bis[0], dev_pairs), dev_gold)
-                row["dev_cross"] = spearman(self._cross_scores(crosses[0], dev_pairs), dev_gold)
-                if row["dev_bi"] >= best["bi"]:  # cycle 1 always replaces the start
-                    best["bi"], self.bi_, self.best_cycle_["bi"] = row["dev_bi"], bis[0], cycle
-                if row["dev_cross"] >= best["cross"]:  # cycle 1's cross always replaces cycle 0
-                    best["cross"], self.cross_ = row["dev_cross"], crosses[0]
-                    self.best_cycle_["cross"] = cycle
+                row |= self._dev_row(bis, crosses, dv)
+                for kind, model in (("bi", bis[0]), ("cross", crosses[0])):
+                    if row[f"dev_{kind}"] > best[kind]:  # the first best, as np.argmax
+                        best[kind] = row[f"dev_{kind}"]
+                        setattr(self, f"{kind}_", model)
+                        self.best_cycle_[kind] = cycle
             if on_cycle is not None:
-                view = _View(self, bis[0], crosses[0])
-                row |= on_cycle(cycle, view, {"bi": bi_scores[0], "cross": cross_scores[0]}) or {}
+                scores = {f"bi{_sfx(k)}": s for k, s in enumerate(bi_scores)}
+                scores |= {f"cross{_sfx(k)}": s for k, s in enumerate(cross_scores)}
+                row |= on_cycle(cycle, _View(self, bis[0], crosses[0]), scores) or {}
             self.history_.append(row)
             if ckpt is not None:
                 self._checkpoint(ckpt, key, cycle, labels, best)
         self.fitted_ = True
         return self
 
+    def _dev_row(self, bis, crosses, dev) -> dict[str, float]:
+        """Dev Spearman of each student's bi- and cross-encoder (``dev_bi``, ``dev_cross_1``…)."""
+        row = {f"dev_bi{_sfx(k)}": spearman(self._bi_scores(m, dev[0]), dev[1])
+               for k, m in enumerate(bis)}  # fmt: skip
+        row |= {f"dev_cross{_sfx(k)}": spearman(self._cross_scores(m, dev[0]), dev[1])
+                for k, m in enumerate(crosses)}  # fmt: skip
+        return row
+
     def _check_tokens(self, pairs: list[tuple[str, str]]) -> None:
-        """Every sentence must keep a token that is not special (nor unknown)."""
-        special = set(self.tok_.all_special_ids)
-        for side in (0, 1):
-            texts = [p[side] for p in pairs]
-            ids = self.tok_(texts, add_special_tokens=False)["input_ids"]
-            for i, row in enumerate(ids):
-                if all(t in special for t in row):
-                    raise ValueError(
-                        f"pairs[{i}] sentence {'ab'[side]} {texts[i][:40]!r} tokenizes to no "
-                        "known token with the base model's tokenizer"
-                    )
+        """Every sentence must keep a token that is not special (nor unknown), for every
+        student's tokenizer."""
+        for tok in (self.tok_, *self.toks_.values()):
+            special = set(tok.all_special_ids)
+            for side in (0, 1):
+                texts = [p[side] for p in pairs]
+                ids = tok(texts, add_special_tokens=False)["input_ids"]
+                for i, row in enumerate(ids):
+                    if all(t in special for t in row):
+                        raise ValueError(
+                            f"pairs[{i}] sentence {'ab'[side]} {texts[i][:40]!r} tokenizes to "
+                            f"no known token with the tokenizer of {tok.name_or_path}"
+                        )
 
     # -- checkpoints --------------------------------------------------------------------------
 
@@ -431,6 +467,21 @@ class _View(TransEncoder):
     def __init__(self, parent: TransEncoder, bi: _Bi, cross: nn.Module) -> None:
         super().__init__(parent.config, device=parent.device, progress=False)
         self.tok_, self.bi_, self.cross_, self.fitted_ = parent.tok_, bi, cross, True
+        self.toks_ = parent.toks_
+
+
+def _sfx(k: int) -> str:
+    """Key suffix of student ``k``: "" for the first, ``_k`` for mutual student k."""
+    return f"_{k}" if k else ""
+
+
+def best_cycle(history: Sequence[Mapping[str, float]], key: str) -> int:
+    """The trained cycle (>= 1) with the highest ``key`` (e.g. ``dev_bi_1``), the first on a
+    tie (official: ``np.argmax`` over trained cycles); 0 when no cycle was trained."""
+    trained = [h for h in history if h["cycle"] >= 1]
+    if not trained:
+        return 0
+    return int(trained[int(np.argmax([h[key] for h in trained]))]["cycle"])
 
 
 def _fingerprint(pairs: list[tuple[str, str]], cfg: TransEncoderConfig) -> str:

@@ -44,6 +44,9 @@ class TransEncoderConfig:
     # inside a round, the dev Spearman every this many updates (and after the last) picks the
     # checkpoint kept (official evaluation_steps 200); 0 = measured after the last only
     eval_steps: int = 200
+    # paper: official scores a pair as (a, b) only (labels, dev and test); True = the mean
+    # over (a, b) and (b, a), symmetric as both orders are trained (ours before #27)
+    score_both_orders: bool = False
     max_length: int = 64  # tokens of a sentence pair for the cross-encoder (official 64)
     max_length_bi: int = 32  # tokens of one sentence for the bi-encoder (official 32)
     # mutual distillation: extra students, their labels averaged with the first's. Each is a

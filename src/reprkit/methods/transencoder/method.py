@@ -183,15 +183,18 @@ class TransEncoder(BaseEstimator):
 
     @torch.no_grad()
     def _cross_scores(self, cross: nn.Module, pairs: list[tuple[str, str]], bs: int = 64):
-        """Sigmoid scores, the mean over both pair orders; batches of similar length."""
+        """Sigmoid scores of (a, b) (official ``CrossEncoder.predict``), or their mean with
+        (b, a)'s when ``score_both_orders``; batches of similar length."""
         cross.eval()
+        both = self.config.score_both_orders
         order = _by_length([a + " " + b for a, b in pairs])
         out = np.empty(len(pairs), dtype=np.float32)
         for i in range(0, len(order), bs):
             idx = order[i : i + bs]
             a, b = [pairs[j][0] for j in idx], [pairs[j][1] for j in idx]
-            s = torch.sigmoid(cross(**self._tok(cross, a + b, b + a)).logits[:, 0].float())
-            out[idx] = ((s[: len(idx)] + s[len(idx) :]) / 2).cpu().numpy()
+            enc = self._tok(cross, a + b, b + a) if both else self._tok(cross, a, b)
+            s = torch.sigmoid(cross(**enc).logits[:, 0].float())
+            out[idx] = (((s[: len(idx)] + s[len(idx) :]) / 2) if both else s).cpu().numpy()
         return out
 
     def score(self, pairs: Any) -> np.ndarray:

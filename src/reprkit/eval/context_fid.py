@@ -2,12 +2,17 @@
 synthetic time-series windows, the embeddings coming from a TS2Vec-style encoder trained on
 the real windows of the dataset.
 
-Our encoder (documented choice): TS2Vec's architecture in small (Yue et al., AAAI 2022): a linear
-input projection, residual blocks of dilated convolutions (dilation 1, 2, 4, ...), trained with
-TS2Vec's hierarchical contrastive loss (instance-wise and temporal terms, repeated after
-max-pooling the time axis by 2) on two random overlapping crops of each window. A window's
-embedding is the max over time of its per-step representation. Training and scoring are
-deterministic given ``seed`` (CPU).
+Our encoder follows TS2Vec's description (Yue et al., AAAI 2022, Section 3), written from the
+paper: a linear input projection (width 64), timestamp masking during training (each projected
+time step zeroed with probability 0.5), ten residual blocks of dilated convolutions (dilation
+1, 2, 4, ...), output width 320, trained with the hierarchical contrastive loss (instance-wise
+and temporal terms, repeated after max-pooling the time axis by 2) on two random overlapping
+crops of each window. A window's embedding is the max over time of its per-step
+representation. Training and scoring are deterministic given ``seed`` (CPU).
+
+Besides the Context-FID: ``score_joint``, a conditional score (the Fréchet *joint* distance of
+DeVries et al., 2019: window embeddings concatenated with an embedding of each window's
+conditioning), and ``position_bias``, the mean generated − real value per time step.
 """
 
 from __future__ import annotations
@@ -54,18 +59,25 @@ class _DilatedBlock(nn.Module):
 
 
 class TS2VecEncoder(nn.Module):
-    """(B, L) windows -> (B, L, dim) per-step representations."""
+    """(B, L) windows -> (B, L, dim) per-step representations (TS2Vec, Section 3.1)."""
 
-    def __init__(self, hidden: int = 32, dim: int = 64, depth: int = 6) -> None:
+    def __init__(
+        self, hidden: int = 64, dim: int = 320, depth: int = 10, mask_p: float = 0.5
+    ) -> None:
         super().__init__()
         self.proj = nn.Linear(1, hidden)
+        self.mask_p = mask_p
         chans = [hidden] * depth + [dim]
         self.blocks = nn.Sequential(
             *[_DilatedBlock(chans[i], chans[i + 1], 2**i) for i in range(depth)]
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.blocks(self.proj(x[..., None]).transpose(1, 2)).transpose(1, 2)
+    def forward(self, x: torch.Tensor, gen: torch.Generator | None = None) -> torch.Tensor:
+        h = self.proj(x[..., None])  # (B, L, hidden)
+        if gen is not None and self.mask_p > 0:  # timestamp masking (training only)
+            keep = torch.rand(h.shape[:2], generator=gen) >= self.mask_p
+            h = h * keep[..., None]
+        return self.blocks(h.transpose(1, 2)).transpose(1, 2)
 
 
 def _instance_loss(z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
@@ -114,11 +126,12 @@ class ContextFID:
         steps: int = 600,
         batch_size: int = 32,
         lr: float = 1e-3,
-        hidden: int = 32,
-        dim: int = 64,
+        hidden: int = 64,
+        dim: int = 320,
+        depth: int = 10,
     ) -> None:
         self.seed, self.steps, self.batch_size, self.lr = seed, steps, batch_size, lr
-        self.hidden, self.dim = hidden, dim
+        self.hidden, self.dim, self.depth = hidden, dim, depth
 
     def fit(self, real: np.ndarray) -> ContextFID:
         x = _as_windows(real, "real")
@@ -126,7 +139,7 @@ class ContextFID:
         if length < 4:
             raise ValueError(f"windows must have at least 4 steps, got {length}")
         with seeded(self.seed):
-            self.encoder_ = TS2VecEncoder(self.hidden, self.dim)
+            self.encoder_ = TS2VecEncoder(self.hidden, self.dim, self.depth)
             opt = torch.optim.AdamW(self.encoder_.parameters(), lr=self.lr)
             gen = torch.Generator().manual_seed(self.seed)
             for _ in range(self.steps):
@@ -146,8 +159,8 @@ class ContextFID:
         b1 = a2 + crop
         a1 = int(torch.randint(0, a2 + 1, (1,), generator=gen))
         b2 = int(torch.randint(b1, length + 1, (1,), generator=gen))
-        z1 = self.encoder_(xb[:, a1:b1])[:, a2 - a1 :]
-        z2 = self.encoder_(xb[:, a2:b2])[:, :crop]
+        z1 = self.encoder_(xb[:, a1:b1], gen)[:, a2 - a1 :]
+        z2 = self.encoder_(xb[:, a2:b2], gen)[:, :crop]
         return hierarchical_contrastive_loss(z1, z2)
 
     @torch.no_grad()
@@ -161,6 +174,40 @@ class ContextFID:
     def score(self, real: np.ndarray, fake: np.ndarray) -> float:
         """Context-FID between the real and the synthetic windows (lower is better)."""
         return fid_of(self.embed(real), self.embed(fake))
+
+    def score_joint(
+        self,
+        real: np.ndarray,
+        fake: np.ndarray,
+        cond_real: np.ndarray,
+        cond_fake: np.ndarray | None = None,
+    ) -> float:
+        """Conditional score: the Fréchet joint distance (DeVries et al., 2019) of
+        [window embedding, conditioning embedding] pairs. ``cond_real`` (N, k) embeds each real
+        window's conditioning (e.g. its series and start); ``cond_fake`` the fake windows'
+        (default: the same rows, for fakes generated with the real windows' conditioning).
+        Each conditioning block is scaled to the window embeddings' mean norm. A generator
+        that ignores its conditioning scores worse here, while its Context-FID may not move."""
+        er, ef = self.embed(real), self.embed(fake)
+        cr = np.asarray(cond_real, dtype=np.float64)
+        cf = cr if cond_fake is None else np.asarray(cond_fake, dtype=np.float64)
+        if cr.ndim != 2 or cr.shape[0] != len(er) or cf.shape != (len(ef), cr.shape[1]):
+            raise ValueError(
+                f"cond_real / cond_fake must be (N, k) with one row per window, got "
+                f"{cr.shape} / {cf.shape} for {len(er)} / {len(ef)} windows"
+            )
+        alpha = np.linalg.norm(er, axis=1).mean() / max(np.linalg.norm(cr, axis=1).mean(), 1e-12)
+        return fid_of(np.hstack([er, alpha * cr]), np.hstack([ef, alpha * cf]))
+
+
+def position_bias(real: np.ndarray, fake: np.ndarray) -> np.ndarray:
+    """Mean generated − mean real value at each time step, in units of the real windows' mean
+    within-window standard deviation: (length,). Zero padding, for example, shows as a pull at
+    both ends that the Context-FID hardly sees."""
+    r, f = np.asarray(real, dtype=np.float64), np.asarray(fake, dtype=np.float64)
+    if r.ndim != 2 or f.ndim != 2 or r.shape[1] != f.shape[1]:
+        raise ValueError(f"real and fake must be (N, length) windows, got {r.shape} and {f.shape}")
+    return (f.mean(0) - r.mean(0)) / max(r.std(1).mean(), 1e-12)
 
 
 def _as_windows(x: np.ndarray, name: str) -> torch.Tensor:

@@ -88,6 +88,7 @@ REQUIRED: dict[str, set[tuple[str, str]]] = {
         ("target_acc",),
     ),  # fmt: skip
     "psagan": {
+        *((m, "context_fid") for m in ("real", "noise_matched", "seasonal_profile")),
         ("psagan", "context_fid"),
         ("wgan_gp", "context_fid"),
         ("forecast@real", "nrmse"),

@@ -10,7 +10,7 @@ from reprkit.methods.psagan import PSAGAN
 from reprkit.methods.psagan.config import PSAGANConfig
 from reprkit.methods.psagan.forecast import ForecastConfig, Forecaster, nrmse
 from reprkit.methods.psagan.method import moment_loss
-from reprkit.methods.psagan.nets import Generator, SelfAttention, make_noise
+from reprkit.methods.psagan.nets import Block, Generator, SelfAttention, make_noise
 from tests.conftest import shared_file
 
 FAST = {
@@ -30,11 +30,12 @@ def data():
 
 def test_self_attention_starts_as_identity():
     x = torch.randn(2, 8, 16)
-    assert torch.equal(SelfAttention(8, sn=True)(x), x)
+    assert torch.equal(SelfAttention(8)(x), x)
 
 
 def test_generator_grows_and_fades_in():
-    g = Generator(n_blocks=2, channels=8, noise=4, cond=3, attention=True).eval()
+    cfg = PSAGANConfig(length=32, channels=8, noise_channels=4)
+    g = Generator(cfg, cond=3, attention=True).eval()
     noise, cond = make_noise(2, 4, 2, torch.Generator().manual_seed(0)), torch.randn(2, 3, 32)
     for stage, length in enumerate((8, 16, 32)):
         assert g(noise, cond, stage).shape == (2, length)
@@ -52,6 +53,31 @@ def test_schedule_grows_every_epochs_per_block_with_linear_fade():
     assert m.stage_at(100)[0] == 2  # stays at full length
     assert PSAGAN(length=32, epochs_per_block=4, fade_in=False).stage_at(4) == (1, 1.0)
     assert PSAGAN(length=32, variant="wgan_gp").stage_at(0) == (2, 1.0)  # no growing
+    assert PSAGAN(length=32, progressive=False).stage_at(0) == (2, 1.0)
+
+
+def test_replicate_padding_has_no_edge_pull():
+    # a constant input stays constant at the edges with replicate padding, not with zeros
+    x = torch.ones(1, 4, 16)
+    for padding, flat in (("replicate", True), ("zeros", False)):
+        torch.manual_seed(0)
+        b = Block(4, 4, False, False, PSAGANConfig(padding=padding))
+        y = b(x)
+        assert torch.allclose(y[..., 0], y[..., 8], atol=1e-6) == flat
+
+
+def test_discriminator_steps_and_warmup_count(data, monkeypatch):
+    calls = []
+    orig = PSAGAN._step
+
+    def spy(self, stage, alpha, opt_g, opt_d, gen, d_steps=1):
+        calls.append(d_steps)
+        return orig(self, stage, alpha, opt_g, opt_d, gen, d_steps)
+
+    monkeypatch.setattr(PSAGAN, "_step", spy)
+    PSAGAN(**FAST, variant="wgan_gp", d_steps=5, warmup_g_steps=2, warmup_d_steps=3,
+           progress=False).fit(data.values)  # fmt: skip
+    assert calls == [3, 3] + [5] * (FAST["epochs"] * FAST["batches_per_epoch"] - 2)
 
 
 def test_moment_loss_is_zero_for_equal_moments():

@@ -1,9 +1,16 @@
 """PSA-GAN's headline experiment: Context-FID of synthetic windows, ablations, a WGAN-GP
 baseline on the same data path, and forecasting with synthetic data in a cold-start setting.
 
-* Context-FID: one TS2Vec-style encoder per dataset and length, trained on real windows with a
-  fixed seed (the same yardstick for every model and seed); real and synthetic sets of
-  ``n_eval`` windows share their conditioning (series and start of each window).
+* Context-FID: one TS2Vec-style encoder per dataset and length, trained on real training
+  windows with a fixed seed (the same yardstick for every model and seed). The last
+  ``holdout`` of every series is never trained on; the reference windows come from there, and
+  every synthetic set is generated with the reference windows' conditioning (series, start).
+  Anchors in every table: ``real`` (other held-out windows: the floor), ``noise_matched``
+  (white noise with each reference window's own mean and std) and ``seasonal_profile`` (each
+  reference window's own mean daily profile, repeated). Besides ``context_fid``:
+  ``context_fjd`` (conditional: Fréchet joint distance with an embedding of each window's
+  series and start; ``real_shuffled`` = real windows given other windows' conditioning) and
+  ``max_abs_bias`` (largest |mean generated − real| over the time steps, in window-std).
 * Forecasting (``forecast_settings``): ``cold_start`` (``cold_fraction`` of the series keep only
   their last ``cold_keep`` values) and ``gaps`` (stretches of missing values); a PSA-GAN is
   trained on the reduced data, and a DeepAR-style GRU on real windows only, or on real plus
@@ -21,12 +28,14 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy.stats import ttest_rel
 
 from reprkit.core.config import check, config_to_dict, resolve_profile
 from reprkit.core.device import resolve_device
 from reprkit.core.seed import check_run_args
-from reprkit.datasets.timeseries import SeriesData, load_series
-from reprkit.eval.context_fid import ContextFID
+from reprkit.datasets.timeseries import SeriesData, load_series, time_features
+from reprkit.eval.context_fid import ContextFID, position_bias
+from reprkit.eval.metrics import paired_difference
 from reprkit.eval.report import RunRecorder, log
 from reprkit.methods.psagan.config import PSAGANConfig
 from reprkit.methods.psagan.forecast import ForecastConfig, Forecaster, nrmse
@@ -36,11 +45,15 @@ DATASETS = ("m4_hourly", "etth1", "exchange_rate", "synthetic_series")
 # model name -> config changes (the paper's ablation rows and the baseline)
 MODELS: dict[str, dict[str, Any]] = {
     "psagan": {},
-    "psagan_no_attention": {"attention": False},
-    "psagan_no_moment": {"moment_weight": 0.0},
-    "psagan_no_fade": {"fade_in": False},
-    "wgan_gp": {"variant": "wgan_gp"},
+    "psagan_noattn": {"attention": False},
+    "psagan_nomoment": {"moment_weight": 0.0},
+    "psagan_noprogressive": {"progressive": False},
+    "psagan_nofade": {"fade_in": False},
+    # the standard WGAN-GP recipe (Gulrajani et al., 2017, Algorithm 1): 5 critic steps per
+    # generator step, Adam lr 1e-4, betas (0, 0.9); the same number of generator steps
+    "wgan_gp": {"variant": "wgan_gp", "d_steps": 5, "lr": 1e-4, "betas": (0.0, 0.9)},
 }
+ANCHORS = ("real", "noise_matched", "seasonal_profile")  # rows every Context-FID table gets
 SETTINGS = ("cold_start", "gaps")  # forecasting with synthetic data
 _SRC = "PSA-GAN (ICLR 2022) Table 1 (Context-FID, PSA-GAN)"
 PAPER = {("m4_hourly", 64): 0.152, ("m4_hourly", 128): 0.174}
@@ -50,7 +63,10 @@ PAPER = {("m4_hourly", 64): 0.152, ("m4_hourly", 128): 0.174}
 class PSAGANExperimentConfig:
     psagan: PSAGANConfig = field(default_factory=PSAGANConfig)
     lengths: tuple[int, ...] = (64, 128)
-    models: tuple[str, ...] = ("psagan", "psagan_no_attention", "psagan_no_moment", "wgan_gp")
+    models: tuple[str, ...] = (
+        "psagan", "psagan_noattn", "psagan_nomoment", "psagan_noprogressive", "wgan_gp"
+    )  # fmt: skip
+    holdout: float = 0.2  # the last fraction of every series: reference windows only
     n_eval: int = 1000  # windows per Context-FID set
     fid_steps: int = 600  # encoder training steps
     curve_every: int = 5  # epochs between Context-FID points of the progress plot (seed 0)
@@ -72,6 +88,11 @@ class PSAGANExperimentConfig:
         for n in self.lengths:
             replace(self.psagan, length=n).validate()
         check(self.n_eval >= 10, f"n_eval must be >= 10, got {self.n_eval}")
+        check(0 < self.holdout < 1, f"holdout must be in (0, 1), got {self.holdout}")
+        check(
+            self.psagan.context_length == 0,
+            "the experiment scores unconditional windows: psagan.context_length must be 0",
+        )
         bad = [x for x in self.forecast_settings if x not in SETTINGS]
         check(not bad, f"forecast_settings must be a subset of {list(SETTINGS)}, got {bad}")
         check(
@@ -136,9 +157,12 @@ def run(
     cfg = resolve_config(profile, overrides)
     dev = resolve_device(device)
     data = load_series(dataset)
-    too_short = max(cfg.lengths) > int(data.lengths.max())
-    if too_short:
-        raise ValueError(f"{dataset} series are shorter than length {max(cfg.lengths)}")
+    held = int((np.round(cfg.holdout * data.lengths)).max())
+    if max(cfg.lengths) > held:
+        raise ValueError(
+            f"{dataset}: the held-out part (holdout={cfg.holdout}) of the longest series has "
+            f"about {held} values, fewer than length {max(cfg.lengths)}; raise holdout"
+        )
     rec = RunRecorder(
         "psagan",
         dataset,
@@ -155,83 +179,223 @@ def run(
     def body(rec: RunRecorder) -> None:
         samples: dict[str, np.ndarray] = {}
         curves: dict[str, list[tuple[int, float]]] = {}
+        biases: dict[str, np.ndarray] = {}
+        train_values, held_values = holdout_split(data.values, cfg.holdout)
         for length in cfg.lengths:
-            # the yardstick: one encoder per dataset and length, one reference set
-            win = Windows(data.values, length, cfg.psagan.context_length, cfg.psagan.max_missing)
-            fid = ContextFID(seed=0, steps=cfg.fid_steps).fit(win.real(cfg.n_eval, 10_000)[0])
-            ref = win.real(cfg.n_eval, seed=20_000)
             first = length == cfg.lengths[0]
+            yard = Yardstick(train_values, held_values, data.seasons, length, cfg)
+            results: dict[str, dict[str, list[float]]] = {}
+
+            def add(
+                name: str, metric: str, vals: list[float], length=length, results=results
+            ) -> None:
+                results.setdefault(name, {})[metric] = vals
+                _add_row(rec, dataset, length, cfg.lengths[0], name, metric, vals)
+
+            for name in ANCHORS:
+                per_seed = [yard.evaluate(*yard.anchor(name, seed)) for seed in seeds]
+                for metric in METRICS:
+                    add(name, metric, [m[metric] for m in per_seed])
+                if first:
+                    biases[name] = np.mean([yard.bias(yard.anchor(name, s)[0]) for s in seeds], 0)
+            add("real_shuffled", "context_fjd", [yard.shuffled_fjd(seed) for seed in seeds])
+            if first:
+                samples["real"] = yard.ref[0][:4]
             for name in cfg.models:
-                scores, secs = [], 0.0
+                per_seed, secs, curve_bias = [], 0.0, []
                 for seed in seeds:
                     gcfg = replace(cfg.psagan, length=length, seed=seed, **MODELS[name])
                     track = cfg.curve_every if first and seed == seeds[0] else 0
                     ckpt = ckpt_dir / f"{length}_{name}_seed{seed}.pt"
-                    gan, score, curve, s = _train(data, gcfg, fid, ref, track, ckpt, dev, progress)
-                    log.info(
-                        "%s len %d %s seed %d: Context-FID %.4f", dataset, length, name, seed, score
-                    )
-                    scores.append(score)
+                    gan, curve, s = _train(train_values, data.seasons, gcfg, yard, track, ckpt, dev, progress)  # fmt: skip
+                    fake = yard.generate(gan)
+                    per_seed.append(yard.evaluate(fake))
+                    curve_bias.append(yard.bias(fake))
+                    log.info("%s len %d %s seed %d: %s", dataset, length, name, seed, per_seed[-1])
                     secs += s
                     if curve:
                         curves[name] = curve
                     if first and seed == seeds[0]:
-                        gen = torch.Generator().manual_seed(0)
-                        samples[name] = gan.sample(
-                            series=ref[1][:4], start=ref[2][:4], generator=gen, scaled=True
-                        )
-                paper = PAPER.get((dataset, length)) if name == "psagan" else None
-                rec.add(
-                    name if length == cfg.lengths[0] else f"{name}@{length}",
-                    "context_fid",
-                    scores,
-                    paper=paper,
-                    source=_SRC if paper is not None else None,
-                    higher_is_better=False,
-                )
+                        samples[name] = fake[:4]
+                for metric in METRICS:
+                    add(name, metric, [m[metric] for m in per_seed])
+                if first:
+                    biases[name] = np.mean(curve_bias, 0)
                 rec.note(f"{name}@{length}: {secs / len(seeds):.1f} s per seed to train")
-            if first:
-                samples["real"] = ref[0][:4]
+            if len(seeds) > 1:
+                rec.note(_paired_note(results, length))
         for setting in cfg.forecast_settings:
             _forecasting(rec, data, cfg, seeds, dev, progress, ckpt_dir, setting)
         rec.note(
-            "Context-FID: TS2Vec-style encoder (ours, see eval/context_fid.py) trained per dataset "
-            f"and length on {cfg.n_eval} real windows, seed 0; windows scaled by their series' "
-            "mean absolute value. The paper's encoder and scaling differ in detail, so compare "
-            "models within this table first; the paper's value is shown for scale."
+            f"Context-FID: TS2Vec-style encoder (ours, eval/context_fid.py: width 320, timestamp "
+            f"masking) trained per dataset and length on {cfg.n_eval} real training windows, "
+            f"seed 0; the last {cfg.holdout:.0%} of every series is held out of training and "
+            "gives the reference windows; windows scaled by their series' mean absolute value "
+            "over the training part. The paper's encoder and scaling differ in detail, so "
+            "compare rows within this table (between the `real` floor and the trivial "
+            "generators); the paper's value is shown for scale. context_fjd: Fréchet joint "
+            "distance with each window's conditioning (its series' mean training-window "
+            "embedding and the phase of its start), `real_shuffled` = held-out real windows "
+            "paired with other windows' conditioning. max_abs_bias: the largest |mean generated "
+            "− mean real| over the time steps, in units of the real windows' std."
         )
         rec.plot("samples.png", lambda p: plot_samples(samples, p))
+        rec.plot("position_bias.png", lambda p: plot_bias(biases, p))
         if curves:
             rec.plot("context_fid_progress.png", lambda p: plot_curves(curves, p))
 
     return rec.run(body)
 
 
-def _score(gan: PSAGAN, fid: ContextFID, ref: tuple[np.ndarray, np.ndarray, np.ndarray]) -> float:
-    """Context-FID of the model's windows conditioned as the reference windows were drawn."""
-    fake = gan.sample(
-        series=ref[1], start=ref[2], generator=torch.Generator().manual_seed(30_000), scaled=True
+METRICS = ("context_fid", "context_fjd", "max_abs_bias")
+
+
+def _add_row(rec, dataset, length, first_length, name, metric, vals) -> None:
+    """One row; lengths after the first are named ``name@length``; the paper's value on
+    psagan's Context-FID."""
+    paper = PAPER.get((dataset, length)) if (name, metric) == ("psagan", "context_fid") else None
+    rec.add(
+        name if length == first_length else f"{name}@{length}",
+        metric,
+        vals,
+        paper=paper,
+        source=_SRC if paper is not None else None,
+        higher_is_better=False,
     )
-    return fid.score(ref[0], fake) if np.isfinite(fake).all() else float("nan")
 
 
-def _train(data, gcfg, fid, ref, track_every, ckpt, dev, progress):
-    """Fit one GAN (resuming from ``ckpt``); (model, Context-FID, progress curve, seconds).
+def holdout_split(values: np.ndarray, frac: float) -> tuple[np.ndarray, np.ndarray]:
+    """(training part, held-out part) of (n_series, T) values: the last ``frac`` of every
+    series' observed range is NaN in the first and the only observed part of the second
+    (positions are kept, so a window's start means the same in both)."""
+    train, held = values.copy(), np.full_like(values, np.nan)
+    for i, row in enumerate(values):
+        idx = np.flatnonzero(~np.isnan(row))
+        if len(idx) == 0:
+            continue
+        cut = idx[0] + int(round((1 - frac) * (idx[-1] + 1 - idx[0])))
+        train[i, cut:] = np.nan
+        held[i, cut:] = values[i, cut:]
+    return train, held
+
+
+class Yardstick:
+    """Everything a synthetic set is scored against at one length: the encoder (trained on
+    training windows), the held-out reference windows and their conditioning, the anchors."""
+
+    def __init__(self, train_values, held_values, seasons, length, cfg) -> None:
+        g = cfg.psagan
+        self.train = Windows(train_values, length, 0, g.max_missing)
+        held = Windows(held_values, length, 0, 0.0, scale=self.train.scale)
+        self.fid = ContextFID(seed=0, steps=cfg.fid_steps).fit(
+            self.train.real(cfg.n_eval, 10_000)[0]
+        )
+        self.ref = held.real(cfg.n_eval, seed=20_000)  # (windows, series, start)
+        self.floor = held.real(cfg.n_eval, seed=20_001)
+        self.seasons, self.n_eval = seasons, cfg.n_eval
+        self.desc = self._series_descriptors()
+
+    def _series_descriptors(self, per_series: int = 8) -> np.ndarray:
+        """Each series' mean embedding over ``per_series`` of its training windows, normalised."""
+        w = self.train
+        gen = torch.Generator().manual_seed(40_000)
+        n = len(w.scale)
+        desc = np.zeros((n, self.fid.dim))
+        for i in range(n):
+            starts = w.starts[w.series == i]
+            if len(starts) == 0:
+                continue
+            pick = starts[torch.randint(len(starts), (per_series,), generator=gen)]
+            desc[i] = self.fid.embed(w.get(torch.full_like(pick, i), pick, w.length).numpy()).mean(
+                0
+            )
+        return desc / max(np.linalg.norm(desc, axis=1).mean(), 1e-12)
+
+    def cond(self, series: np.ndarray, start: np.ndarray) -> np.ndarray:
+        """Conditioning embedding of windows: [series descriptor, phase of the start]."""
+        phase = time_features(torch.as_tensor(start), 1, torch.tensor(self.seasons))[:, 0].numpy()
+        phase = phase / np.sqrt(len(self.seasons))  # unit norm, as the descriptors
+        return np.hstack([self.desc[series], phase])
+
+    def generate(self, gan: PSAGAN) -> np.ndarray:
+        """The model's windows with the reference windows' series and start (scaled)."""
+        return gan.sample(series=self.ref[1], start=self.ref[2],
+                          generator=torch.Generator().manual_seed(30_000), scaled=True)  # fmt: skip
+
+    def anchor(self, name: str, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """(windows, their conditioning embedding; None: the reference windows') of an anchor."""
+        ref = self.ref[0]
+        if name == "real":  # other held-out windows, with their own conditioning
+            return self.floor[0], self.cond(*self.floor[1:])
+        if name == "noise_matched":
+            rng = np.random.default_rng(seed)
+            noise = rng.standard_normal(ref.shape)
+            return ref.mean(1, keepdims=True) + ref.std(1, keepdims=True) * noise, None
+        return seasonal_profile(ref, int(self.seasons[0])), None
+
+    def evaluate(self, fake: np.ndarray, cond: np.ndarray | None = None) -> dict[str, float]:
+        """The three scores of a synthetic set (``cond``: its conditioning when it is not the
+        reference windows')."""
+        if not np.isfinite(fake).all():
+            return dict.fromkeys(METRICS, float("nan"))
+        return {
+            "context_fid": self.fid.score(self.ref[0], fake),
+            "context_fjd": self.fid.score_joint(self.ref[0], fake, self.cond(*self.ref[1:]), cond),
+            "max_abs_bias": float(np.abs(self.bias(fake)).max()),
+        }  # fmt: skip
+
+    def bias(self, fake: np.ndarray) -> np.ndarray:
+        return position_bias(self.ref[0], fake)
+
+    def shuffled_fjd(self, seed: int) -> float:
+        """Held-out real windows given other windows' conditioning: what ignoring it costs."""
+        perm = np.random.default_rng(seed).permutation(self.n_eval)
+        cond = self.cond(self.floor[1][perm], self.floor[2][perm])
+        return self.fid.score_joint(self.ref[0], self.floor[0], self.cond(*self.ref[1:]), cond)
+
+
+def seasonal_profile(windows: np.ndarray, period: int) -> np.ndarray:
+    """Each window replaced by its own mean seasonal profile (the mean over its periods of
+    each phase), repeated: a trivial generator that knows every reference window."""
+    length = windows.shape[1]
+    phase = np.arange(length) % period
+    prof = np.stack([windows[:, phase == p].mean(1) for p in range(min(period, length))], 1)
+    return prof[:, phase]
+
+
+def _paired_note(results: dict[str, dict[str, list[float]]], length: int) -> str:
+    """Paired per-seed differences of psagan's Context-FID against every other row: mean ±
+    std, paired t-test p, seeds where psagan is lower."""
+    ours = results["psagan"]["context_fid"]
+    parts = []
+    for name, row in results.items():
+        other = row.get("context_fid")
+        if name == "psagan" or other is None or np.isnan(ours).any() or np.isnan(other).any():
+            continue
+        m, sd, wins = paired_difference(ours, other, higher_is_better=False)
+        p = float(ttest_rel(ours, other).pvalue) if sd > 0 else float("nan")
+        parts.append(f"psagan - {name} {m:+.3g} ± {sd:.3g} (p {p:.3g}; {wins}/{len(ours)})")
+    return (
+        f"Context-FID at length {length}, paired per-seed differences (mean ± std, two-sided "
+        "paired t-test p, seeds where psagan is lower): " + "; ".join(parts)
+    )
+
+
+def _train(values, seasons, gcfg, yard, track_every, ckpt, dev, progress):
+    """Fit one GAN (resuming from ``ckpt``); (model, Context-FID curve, seconds).
     ``track_every`` > 0: Context-FID every that many epochs once at full length."""
     curve: list[tuple[int, float]] = []
 
     def on_epoch(epoch: int, m: PSAGAN) -> None:
         at_full = m.stage_at(epoch)[0] == m.config.n_blocks
         if track_every and at_full and (epoch + 1) % track_every == 0:
-            curve.append((epoch + 1, _score(m, fid, ref)))
+            curve.append((epoch + 1, yard.evaluate(yard.generate(m))["context_fid"]))
 
     start = time.perf_counter()
     gan = PSAGAN(gcfg, device=dev, progress=progress).fit(
-        data.values, seasons=data.seasons, checkpoint=ckpt, on_epoch=on_epoch
+        values, seasons=seasons, checkpoint=ckpt, on_epoch=on_epoch
     )
-    secs = time.perf_counter() - start
-    score = curve[-1][1] if curve and curve[-1][0] == gcfg.epochs else _score(gan, fid, ref)
-    return gan, score, curve, secs
+    return gan, curve, time.perf_counter() - start
 
 
 def forecast_split(data: SeriesData, cfg: PSAGANExperimentConfig, seed: int, setting: str):
@@ -296,6 +460,19 @@ def _forecasting(rec, data, cfg, seeds, dev, progress, ckpt_dir, setting: str) -
             pred = model.predict(ctx[scored], ctx_start[scored])
             res[name].append(nrmse(pred, test[scored]))
             log.info("forecast %s %s seed %d: NRMSE %.4f", setting, name, seed, res[name][-1])
+    if len(seeds) > 1:
+        m, sd, wins = paired_difference(
+            res["real+psagan"], res["real_only"], higher_is_better=False
+        )
+        p = (
+            float(ttest_rel(res["real+psagan"], res["real_only"]).pvalue)
+            if sd > 0
+            else float("nan")
+        )
+        rec.note(
+            f"Forecasting ({setting}): NRMSE of real+psagan - real only, paired per seed: "
+            f"{m:+.4f} ± {sd:.4f} (paired t-test p {p:.3g}; lower on {wins}/{len(seeds)} seeds)"
+        )
     for name, vals in res.items():
         model = f"forecast@{name.removesuffix('_only')}"  # DESIGN.md: forecast@real, forecast@real+psagan
         rec.add(model, f"nrmse_{setting}", vals, higher_is_better=False)
@@ -347,6 +524,29 @@ def plot_samples(samples: dict[str, np.ndarray], path: Path) -> None:
             if c == 0:
                 ax.set_ylabel(name, fontsize=8)
     fig.suptitle("scaled windows: real (top) and synthetic with the same series and start")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_bias(biases: dict[str, np.ndarray], path: Path) -> None:
+    """Mean generated − real value per time step (window-std units, mean over seeds)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for i, (name, b) in enumerate(biases.items()):
+        style = {"c": "k", "lw": 1.5} if name == "real" else {"c": f"C{i}", "lw": 1}
+        ax.plot(b, label=name, **style)
+    ax.axhline(0, c="grey", lw=0.5)
+    for y in (-0.2, 0.2):
+        ax.axhline(y, c="grey", lw=0.5, ls=":")
+    ax.set_xlabel("time step in the window")
+    ax.set_ylabel("mean generated − real (window-std)")
+    ax.set_title("per-position bias against the held-out reference windows")
+    ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

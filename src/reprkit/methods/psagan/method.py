@@ -31,7 +31,7 @@ from reprkit.core.seed import seeded
 from reprkit.core.validate import lookup
 from reprkit.datasets.timeseries import as_series_array, time_features
 from reprkit.methods.psagan.config import PSAGANConfig
-from reprkit.methods.psagan.nets import Discriminator, Generator, make_noise
+from reprkit.methods.psagan.nets import SLOPE, Discriminator, Generator, make_noise
 
 CITATION = """@inproceedings{jeha2022psagan,
   title={{PSA-GAN}: Progressive Self Attention {GAN}s for Synthetic Time Series},
@@ -51,7 +51,9 @@ class Conditioner(nn.Module):
         self.embed = nn.Embedding(n_series, cfg.embed_dim)
         self.context = (
             nn.Sequential(
-                nn.Linear(cfg.context_length, 64), nn.LeakyReLU(0.2), nn.Linear(64, cfg.context_dim)
+                nn.Linear(cfg.context_length, 64),
+                nn.LeakyReLU(SLOPE),
+                nn.Linear(64, cfg.context_dim),
             )
             if cfg.context_length
             else None
@@ -78,8 +80,8 @@ class _Nets(nn.Module):
         self.cond_d = Conditioner(n_series, seasons, cfg)
         attn = cfg.attention and psa
         c = self.cond_g.dim
-        self.gen = Generator(cfg.n_blocks, cfg.channels, cfg.noise_channels, c, attn)
-        self.disc = Discriminator(cfg.n_blocks, cfg.channels, c, attn, sn=psa)
+        self.gen = Generator(cfg, c, attn)
+        self.disc = Discriminator(cfg, c, attn, sn=psa)
 
 
 def _interpolate_missing(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -97,10 +99,17 @@ def _interpolate_missing(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 class Windows:
     """Series scaled by their mean absolute value, gaps filled, and the index of the windows
     that may be drawn (fully inside a series, with room for the context, at most
-    ``max_missing`` missing). Checks its input before anything else."""
+    ``max_missing`` missing). Checks its input before anything else. ``scale``: per-series
+    scales to use instead of the data's own (e.g. held-out windows scaled as training saw them).
+    """
 
     def __init__(
-        self, series: Any, length: int, context_length: int = 0, max_missing: float = 0.5
+        self,
+        series: Any,
+        length: int,
+        context_length: int = 0,
+        max_missing: float = 0.5,
+        scale: np.ndarray | None = None,
     ) -> None:
         values = as_series_array(series)
         observed = ~np.isnan(values)
@@ -114,7 +123,8 @@ class Windows:
                 f"series are shorter than the target length (+ context_length): the longest has "
                 f"{lengths.max()} values, {need} needed"
             )
-        scale = np.nanmean(np.abs(values), axis=1)
+        if scale is None:
+            scale = np.nanmean(np.abs(values), axis=1)
         self.scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
         self.lengths, self.length, self.context_length = lengths, length, context_length
         starts, rows = [], []
@@ -202,8 +212,8 @@ class PSAGAN(BaseEstimator):
         self.nets_, self.fitted_ = nets, True
         g_params = list(nets.gen.parameters()) + list(nets.cond_g.parameters())
         d_params = list(nets.disc.parameters()) + list(nets.cond_d.parameters())
-        opt_g = torch.optim.Adam(g_params, lr=cfg.lr, betas=(0.5, 0.999))
-        opt_d = torch.optim.Adam(d_params, lr=cfg.lr, betas=(0.5, 0.999))
+        opt_g = torch.optim.Adam(g_params, lr=cfg.lr, betas=tuple(cfg.betas))
+        opt_d = torch.optim.Adam(d_params, lr=cfg.lr, betas=tuple(cfg.betas))
         gen = torch.Generator().manual_seed(cfg.seed)
         first = 0
         if checkpoint is not None and Path(checkpoint).is_file():
@@ -214,7 +224,9 @@ class PSAGAN(BaseEstimator):
             nets.train()
             for b in range(cfg.batches_per_epoch):
                 stage, alpha = self.stage_at(epoch, b)
-                self._step(stage, alpha, opt_g, opt_d, gen)
+                g_step = epoch * cfg.batches_per_epoch + b
+                d_steps = cfg.warmup_d_steps if g_step < cfg.warmup_g_steps else cfg.d_steps
+                self._step(stage, alpha, opt_g, opt_d, gen, d_steps)
             nets.eval()
             if checkpoint is not None:
                 self._checkpoint(Path(checkpoint), epoch, opt_g, opt_d, gen)
@@ -225,7 +237,7 @@ class PSAGAN(BaseEstimator):
     def stage_at(self, epoch: int, batch: int = 0) -> tuple[int, float]:
         """(stage, fade-in alpha) of a training step: stage s trains length 8 · 2^s."""
         cfg = self.config
-        if cfg.variant != "psagan":
+        if cfg.variant != "psagan" or not cfg.progressive:
             return cfg.n_blocks, 1.0
         stage = min(epoch // cfg.epochs_per_block, cfg.n_blocks)
         if stage == 0 or not cfg.fade_in:
@@ -249,25 +261,25 @@ class PSAGAN(BaseEstimator):
         ctx = ctx.to(dev) if ctx is not None else None
         return real, s.to(dev), t.to(dev), ctx, noise
 
-    def _step(self, stage, alpha, opt_g, opt_d, gen) -> None:
+    def _step(self, stage, alpha, opt_g, opt_d, gen, d_steps: int = 1) -> None:
+        """``d_steps`` discriminator (critic) updates, each on a fresh batch, then one generator
+        update on the last batch's conditioning and noise."""
         cfg, nets = self.config, self.nets_
-        real, s, t, ctx, noise = self._batch(stage, gen)
-        cd = nets.cond_d(s, t, cfg.length, ctx)
-        fake = nets.gen(noise, nets.cond_g(s, t, cfg.length, ctx), stage, alpha)
-        # discriminator / critic on detached fakes
-        d_real = nets.disc(real, cd, stage, alpha)
-        d_fake = nets.disc(fake.detach(), cd, stage, alpha)
-        if cfg.variant == "wgan_gp":
-            ld = (
-                d_fake.mean()
-                - d_real.mean()
-                + cfg.gp_weight * self._gradient_penalty(real, fake.detach(), cd, stage, alpha, gen)
-            )
-        else:
-            ld = 0.5 * ((d_real - 1) ** 2).mean() + 0.5 * (d_fake**2).mean()
-        opt_d.zero_grad(set_to_none=True)
-        ld.backward()
-        opt_d.step()
+        for i in range(d_steps):
+            real, s, t, ctx, noise = self._batch(stage, gen)
+            cd = nets.cond_d(s, t, cfg.length, ctx)
+            with torch.set_grad_enabled(i == d_steps - 1):  # the last fakes train the generator
+                fake = nets.gen(noise, nets.cond_g(s, t, cfg.length, ctx), stage, alpha)
+            d_real = nets.disc(real, cd, stage, alpha)
+            d_fake = nets.disc(fake.detach(), cd, stage, alpha)
+            if cfg.variant == "wgan_gp":
+                gp = self._gradient_penalty(real, fake.detach(), cd, stage, alpha, gen)
+                ld = d_fake.mean() - d_real.mean() + cfg.gp_weight * gp
+            else:
+                ld = 0.5 * ((d_real - 1) ** 2).mean() + 0.5 * (d_fake**2).mean()
+            opt_d.zero_grad(set_to_none=True)
+            ld.backward()
+            opt_d.step()
         # generator
         cd = nets.cond_d(s, t, cfg.length, ctx).detach()
         score = nets.disc(fake, cd, stage, alpha)

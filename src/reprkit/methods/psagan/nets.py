@@ -12,38 +12,49 @@ import torch.nn.functional as nnf
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from reprkit.methods.psagan.config import PSAGANConfig
 
-def _conv(c_in: int, c_out: int, k: int, sn: bool) -> nn.Module:
-    conv = nn.Conv1d(c_in, c_out, k, padding=k // 2)
+SLOPE = 0.01  # LeakyReLU's negative slope: nn.LeakyReLU's default, as in the official code
+
+
+def _conv(c_in: int, c_out: int, k: int, sn: bool, padding: str = "zeros") -> nn.Module:
+    """Conv1d keeping the length; ``padding``: "replicate" or "zeros" (the edge values)."""
+    conv = nn.Conv1d(c_in, c_out, k, padding=k // 2, padding_mode=padding)
     return spectral_norm(conv) if sn else conv
 
 
 class SelfAttention(nn.Module):
-    """Residual self-attention over time, ``x + γ · attn(x)``, with the gate γ starting at 0."""
+    """Residual self-attention over time (SAGAN-style), ``x + γ · out(attn(x))``: queries and
+    keys of width ``key``, values of width ``value`` projected back to the channels by a 1x1
+    convolution ``out``; the gate γ starts at 0. As the official ``ResidualSelfAttention``:
+    plain (not spectral-normalised) 1x1 convolutions."""
 
-    def __init__(self, channels: int, sn: bool) -> None:
+    def __init__(self, channels: int, key: int = 1, value: int = 1) -> None:
         super().__init__()
-        inner = max(channels // 4, 1)
-        self.q, self.k = _conv(channels, inner, 1, sn), _conv(channels, inner, 1, sn)
-        self.v = _conv(channels, channels, 1, sn)
+        self.q, self.k = nn.Conv1d(channels, key, 1), nn.Conv1d(channels, key, 1)
+        self.v, self.out = nn.Conv1d(channels, value, 1), nn.Conv1d(value, channels, 1)
         self.gate = nn.Parameter(torch.zeros(1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        q, k, v = self.q(x), self.k(x), self.v(x)  # (B, C', L), (B, C', L), (B, C, L)
+        q, k, v = self.q(x), self.k(x), self.v(x)  # (B, key, L), (B, key, L), (B, value, L)
         w = torch.softmax(q.transpose(1, 2) @ k / q.shape[1] ** 0.5, dim=-1)  # (B, L, L)
-        return x + self.gate * (v @ w.transpose(1, 2))
+        return x + self.gate * self.out(v @ w.transpose(1, 2))
 
 
 class Block(nn.Module):
     """Spectral-norm Conv1d (k=3) + LeakyReLU + residual self-attention (optional)."""
 
-    def __init__(self, c_in: int, c_out: int, attention: bool, sn: bool) -> None:
+    def __init__(self, c_in: int, c_out: int, attention: bool, sn: bool, cfg: PSAGANConfig) -> None:
         super().__init__()
-        self.conv = _conv(c_in, c_out, 3, sn)
-        self.attn = SelfAttention(c_out, sn) if attention else nn.Identity()
+        self.conv = _conv(c_in, c_out, 3, sn, cfg.padding)
+        self.attn = (
+            SelfAttention(c_out, cfg.key_features, cfg.value_features)
+            if attention
+            else nn.Identity()
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.attn(nnf.leaky_relu(self.conv(x), 0.2))
+        return self.attn(nnf.leaky_relu(self.conv(x), SLOPE))
 
 
 def make_noise(n: int, channels: int, stage: int, gen: torch.Generator) -> list[torch.Tensor]:
@@ -57,17 +68,21 @@ def pooled(cond: torch.Tensor, length: int) -> torch.Tensor:
 
 
 class Generator(nn.Module):
-    def __init__(
-        self, n_blocks: int, channels: int, noise: int, cond: int, attention: bool
-    ) -> None:
+    def __init__(self, cfg: PSAGANConfig, cond: int, attention: bool) -> None:
         super().__init__()
+        n_blocks, channels, noise = cfg.n_blocks, cfg.channels, cfg.noise_channels
         # paper: noise enters at length 8 only; fresh noise channels at every scale (as in
         # StyleGAN-like generators) gave sharper windows here, see the README
         self.blocks = nn.ModuleList(
-            [Block(noise + cond, channels, attention, True)]
-            + [Block(channels + cond + noise, channels, attention, True) for _ in range(n_blocks)]
+            [Block(noise + cond, channels, attention, True, cfg)]
+            + [
+                Block(channels + cond + noise, channels, attention, True, cfg)
+                for _ in range(n_blocks)
+            ]
         )
-        self.to_series = nn.ModuleList([nn.Conv1d(channels, 1, 1) for _ in range(n_blocks + 1)])
+        # paper: one output layer shared by all scales (official `last_block`, spectral norm);
+        # ours: one per scale, spectral norm as theirs
+        self.to_series = nn.ModuleList([_conv(channels, 1, 1, True) for _ in range(n_blocks + 1)])
 
     def forward(
         self, noise: list[torch.Tensor], cond: torch.Tensor, stage: int, alpha: float = 1.0
@@ -91,15 +106,22 @@ class Discriminator(nn.Module):
     """Mirrors the generator: from-series at the current length, blocks with average pooling
     down to length 8, then a linear score. ``sn`` spectral norm (off for the WGAN-GP critic)."""
 
-    def __init__(self, n_blocks: int, channels: int, cond: int, attention: bool, sn: bool) -> None:
+    def __init__(self, cfg: PSAGANConfig, cond: int, attention: bool, sn: bool) -> None:
         super().__init__()
+        n_blocks, channels = cfg.n_blocks, cfg.channels
+        # first and last layers spectral-normalised as the official ProDiscriminator's
+        # (initial 1x1 conv + LeakyReLU, final linear); without spectral norm for WGAN-GP
         self.from_series = nn.ModuleList(
-            [nn.Conv1d(1 + cond, channels, 1) for _ in range(n_blocks + 1)]
+            [
+                nn.Sequential(_conv(1 + cond, channels, 1, sn), nn.LeakyReLU(SLOPE))
+                for _ in range(n_blocks + 1)
+            ]
         )
         self.blocks = nn.ModuleList(
-            [Block(channels, channels, attention, sn) for _ in range(n_blocks + 1)]
+            [Block(channels, channels, attention, sn, cfg) for _ in range(n_blocks + 1)]
         )
-        self.head = nn.Linear(channels * 8, 1)
+        head = nn.Linear(channels * 8, 1)
+        self.head = spectral_norm(head) if sn else head
 
     def forward(
         self, x: torch.Tensor, cond: torch.Tensor, stage: int, alpha: float = 1.0
@@ -114,4 +136,4 @@ class Discriminator(nn.Module):
                     xs = nnf.avg_pool1d(x[:, None], 2)
                     old = self.from_series[s - 1](torch.cat([xs, pooled(cond, xs.shape[-1])], 1))
                     h = alpha * h + (1 - alpha) * old
-        return self.head(nnf.leaky_relu(h, 0.2).flatten(1)).squeeze(1)
+        return self.head(nnf.leaky_relu(h, SLOPE).flatten(1)).squeeze(1)

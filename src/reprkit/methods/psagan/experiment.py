@@ -5,7 +5,9 @@ baseline on the same data path, and forecasting with synthetic data in a cold-st
   windows with a fixed seed (the same yardstick for every model and seed). The last
   ``holdout`` of every series is never trained on; the reference windows come from there, and
   every synthetic set is generated with the reference windows' conditioning (series, start).
-  Anchors in every table: ``real`` (other held-out windows: the floor), ``noise_matched``
+  Anchors in every table: ``real`` (other held-out windows: the floor), ``real_train``
+  (training windows: the cost of the shift between the training and held-out parts),
+  ``noise_matched``
   (white noise with each reference window's own mean and std) and ``seasonal_profile`` (each
   reference window's own mean daily profile, repeated). Besides ``context_fid``:
   ``context_fjd`` (conditional: Fréchet joint distance with an embedding of each window's
@@ -53,7 +55,9 @@ MODELS: dict[str, dict[str, Any]] = {
     # generator step, Adam lr 1e-4, betas (0, 0.9); the same number of generator steps
     "wgan_gp": {"variant": "wgan_gp", "d_steps": 5, "lr": 1e-4, "betas": (0.0, 0.9)},
 }
-ANCHORS = ("real", "noise_matched", "seasonal_profile")  # rows every Context-FID table gets
+# rows every Context-FID table gets; real_train: training windows against the held-out
+# reference (what the train/held-out shift alone costs a generator that copies the training data)
+ANCHORS = ("real", "real_train", "noise_matched", "seasonal_profile")
 SETTINGS = ("cold_start", "gaps")  # forecasting with synthetic data
 _SRC = "PSA-GAN (ICLR 2022) Table 1 (Context-FID, PSA-GAN)"
 PAPER = {("m4_hourly", 64): 0.152, ("m4_hourly", 128): 0.174}
@@ -294,6 +298,7 @@ class Yardstick:
         )
         self.ref = held.real(cfg.n_eval, seed=20_000)  # (windows, series, start)
         self.floor = held.real(cfg.n_eval, seed=20_001)
+        self.train_draw = self.train.real(cfg.n_eval, seed=20_002)
         self.seasons, self.n_eval = seasons, cfg.n_eval
         self.desc = self._series_descriptors()
 
@@ -329,6 +334,8 @@ class Yardstick:
         ref = self.ref[0]
         if name == "real":  # other held-out windows, with their own conditioning
             return self.floor[0], self.cond(*self.floor[1:])
+        if name == "real_train":  # training windows, with their own conditioning
+            return self.train_draw[0], self.cond(*self.train_draw[1:])
         if name == "noise_matched":
             rng = np.random.default_rng(seed)
             noise = rng.standard_normal(ref.shape)

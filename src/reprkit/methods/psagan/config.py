@@ -48,7 +48,7 @@ class PSAGANConfig:
     betas: tuple[float, float] = (0.5, 0.999)  # Adam's, generator and discriminator
     d_steps: int = 1  # discriminator (critic) steps per generator step
     # discriminator warm-up as in the official trainer (_callbacks.py JointTrainingPytorch:
-    # 50 discriminator steps per generator step for the first 25 generator steps); 0: none
+    # 50 discriminator steps per generator step for the first 25 generator steps)
     warmup_g_steps: int = 0  # generator steps of the warm-up (official 25; 0: none)
     warmup_d_steps: int = 50  # discriminator steps per generator step during it
     gp_weight: float = 10.0  # wgan_gp only

@@ -190,25 +190,17 @@ def run(
         for length in cfg.lengths:
             first = length == cfg.lengths[0]
             yard = Yardstick(train_values, held_values, data.seasons, length, cfg)
-            results: dict[str, dict[str, list[float]]] = {}
-
-            def add(
-                name: str, metric: str, vals: list[float], length=length, results=results
-            ) -> None:
-                results.setdefault(name, {})[metric] = vals
-                _add_row(rec, dataset, length, cfg.lengths[0], name, metric, vals)
-
+            results: dict[str, dict[str, list[float]]] = {}  # name -> metric -> per seed
             for name in ANCHORS:
-                per_seed = [yard.evaluate(*yard.anchor(name, seed)) for seed in seeds]
-                for metric in METRICS:
-                    add(name, metric, [m[metric] for m in per_seed])
+                anchors = [yard.anchor(name, seed) for seed in seeds]
+                _collect(results, name, [yard.evaluate(*a) for a in anchors])
                 if first:
-                    biases[name] = np.mean([yard.bias(yard.anchor(name, s)[0]) for s in seeds], 0)
-            add("real_shuffled", "context_fjd", [yard.shuffled_fjd(seed) for seed in seeds])
+                    biases[name] = np.mean([yard.bias(a[0]) for a in anchors], 0)
+            results["real_shuffled"] = {"context_fjd": [yard.shuffled_fjd(s) for s in seeds]}
             if first:
                 samples["real"] = yard.ref[0][:4]
             for name in cfg.models:
-                per_seed, secs, curve_bias = [], 0.0, []
+                per_seed, secs, bias_per_seed = [], 0.0, []
                 for seed in seeds:
                     gcfg = replace(cfg.psagan, length=length, seed=seed, **MODELS[name])
                     track = cfg.curve_every if first and seed == seeds[0] else 0
@@ -216,18 +208,20 @@ def run(
                     gan, curve, s = _train(train_values, data.seasons, gcfg, yard, track, ckpt, dev, progress)  # fmt: skip
                     fake = yard.generate(gan)
                     per_seed.append(yard.evaluate(fake))
-                    curve_bias.append(yard.bias(fake))
+                    bias_per_seed.append(yard.bias(fake))
                     log.info("%s len %d %s seed %d: %s", dataset, length, name, seed, per_seed[-1])
                     secs += s
                     if curve:
                         curves[name] = curve
                     if first and seed == seeds[0]:
                         samples[name] = fake[:4]
-                for metric in METRICS:
-                    add(name, metric, [m[metric] for m in per_seed])
+                _collect(results, name, per_seed)
                 if first:
-                    biases[name] = np.mean(curve_bias, 0)
+                    biases[name] = np.mean(bias_per_seed, 0)
                 rec.note(f"{name}@{length}: {secs / len(seeds):.1f} s per seed to train")
+            for name, row in results.items():
+                for metric, vals in row.items():
+                    _add_row(rec, dataset, length, cfg.lengths[0], name, metric, vals)
             if len(seeds) > 1:
                 rec.note(_paired_note(results, length))
         for setting in cfg.forecast_settings:
@@ -254,6 +248,11 @@ def run(
 
 
 METRICS = ("context_fid", "context_fjd", "max_abs_bias")
+
+
+def _collect(results: dict, name: str, per_seed: list[dict[str, float]]) -> None:
+    """Per-seed score dicts of one row -> ``results[name][metric]`` lists."""
+    results[name] = {m: [d[m] for d in per_seed] for m in METRICS}
 
 
 def _add_row(rec, dataset, length, first_length, name, metric, vals) -> None:

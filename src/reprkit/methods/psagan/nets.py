@@ -17,10 +17,13 @@ from reprkit.methods.psagan.config import PSAGANConfig
 SLOPE = 0.01  # LeakyReLU's negative slope: nn.LeakyReLU's default, as in the official code
 
 
+def _sn(layer: nn.Module, on: bool) -> nn.Module:
+    return spectral_norm(layer) if on else layer
+
+
 def _conv(c_in: int, c_out: int, k: int, sn: bool, padding: str = "zeros") -> nn.Module:
     """Conv1d keeping the length; ``padding``: "replicate" or "zeros" (the edge values)."""
-    conv = nn.Conv1d(c_in, c_out, k, padding=k // 2, padding_mode=padding)
-    return spectral_norm(conv) if sn else conv
+    return _sn(nn.Conv1d(c_in, c_out, k, padding=k // 2, padding_mode=padding), sn)
 
 
 class SelfAttention(nn.Module):
@@ -120,8 +123,7 @@ class Discriminator(nn.Module):
         self.blocks = nn.ModuleList(
             [Block(channels, channels, attention, sn, cfg) for _ in range(n_blocks + 1)]
         )
-        head = nn.Linear(channels * 8, 1)
-        self.head = spectral_norm(head) if sn else head
+        self.head = _sn(nn.Linear(channels * 8, 1), sn)
 
     def forward(
         self, x: torch.Tensor, cond: torch.Tensor, stage: int, alpha: float = 1.0

@@ -42,5 +42,13 @@ def test_yardstick_anchors_are_ordered_and_conditioning_matters(yard):
     assert scores["real"]["context_fid"] < scores["noise_matched"]["context_fid"]
     assert scores["real"]["max_abs_bias"] < 0.5
     assert yard.shuffled_fjd(0) > scores["real"]["context_fjd"]
+    # a shared offset is level, not shape; a pulled first step is shape
+    ref = yard.ref[0]
+    sd = ref.std(1).mean()
+    shifted = yard.evaluate(ref + 0.5 * sd)
+    assert abs(shifted["level_bias"] - 0.5) < 1e-6 and shifted["max_abs_bias"] < 1e-6
+    pulled = ref.copy()
+    pulled[:, 0] -= 0.8 * sd
+    assert yard.evaluate(pulled)["max_abs_bias"] > 0.7
     # reference windows never come from the training part
     assert (yard.ref[2] >= yard.train.lengths[yard.ref[1]]).all() and len(yard.ref[0]) == 200

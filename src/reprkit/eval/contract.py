@@ -69,7 +69,7 @@ _ACC = ("isolated_acc", "tail_acc", "head_acc", "overall_acc")
 _RIM = ("userrec_prec", "itemrec_prec", "userrec_recall", "itemrec_recall")
 _SPLITS = ("r2_random", "r2_composition", "r2_interpolation", "r2_extrapolation")
 _TRAJ = ("ade", "fde", "ade_no_neighbors", "fde_no_neighbors", "phi_past", "phi_social",
-         "phi_neighbor_mean", "phi_random")  # fmt: skip
+         "phi_neighbor_mean", "phi_random", "phi_random_max")  # fmt: skip
 
 
 def _rows(models: tuple[str, ...], metrics: tuple[str, ...]) -> set[tuple[str, str]]:

@@ -16,7 +16,7 @@ def test_smoke_run_reports_every_model_and_split(tmp_path):
     assert models == {"mlp", "conv"}
     metrics = {r["metric"] for r in m["results"]}
     assert {f"r2_{k}" for k in experiment.KINDS} <= metrics
-    assert {"r2_random_no_orientation", "r2_extrapolation_orientation", "reach_scale"} <= metrics
+    assert {"r2_random_with_orientation", "r2_extrapolation_orientation", "reach_scale"} <= metrics
     assert (out / "extrapolation_pred_vs_true.png").exists()
 
 

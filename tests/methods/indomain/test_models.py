@@ -30,11 +30,11 @@ def test_ada_gvae_trains_and_needs_factors():
     x = d.images.float() / 255
     y = torch.rand(len(x), 3)
     gen = torch.Generator().manual_seed(0)
-    net = train_model("ada_gvae", x, y, epochs=1, batch_size=8, factors=d.factors, gen=gen)
+    net = train_model("ada_gvae", x, y, steps=6, batch_size=8, factors=d.factors, gen=gen)
     with torch.no_grad():
         assert net(x).shape == (len(x), 3)
     with pytest.raises(ValueError, match="ada_gvae needs factors"):
-        train_model("ada_gvae", x, y, epochs=1, batch_size=8, gen=gen)
+        train_model("ada_gvae", x, y, steps=6, batch_size=8, gen=gen)
 
 
 def test_rgb_images_go_through_every_family():
@@ -42,7 +42,7 @@ def test_rgb_images_go_through_every_family():
     f = np.stack(np.unravel_index(np.arange(16), (4, 4)), 1)
     for name in ("mlp", "conv4", "resnet", "ada_gvae"):
         gen = torch.Generator().manual_seed(0)
-        net = train_model(name, x, y, epochs=1, batch_size=8, factors=f, gen=gen)
+        net = train_model(name, x, y, steps=6, batch_size=8, factors=f, gen=gen)
         with torch.no_grad():
             assert net(x).shape == (16, 2)
 

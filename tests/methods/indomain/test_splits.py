@@ -37,22 +37,32 @@ def test_extrapolation_holds_out_the_top_values():
     assert np.array_equal(held, test)
 
 
-def test_interpolation_holds_out_interior_values_only():
+def test_interpolation_spreads_the_held_out_values_as_the_official_generator():
     train, _ = make_split(GRID, "interpolation", 0.2, split_factors=SPLIT)
+    official = {6: {1, 4}, 10: {2, 7}, 16: {2, 6, 9, 13}}  # never the end points
     for c, n in zip(SPLIT, (6, 10, 16, 16), strict=True):
-        seen = set(GRID[train, c])
-        missing = set(range(n)) - seen
-        assert {0, n - 1} <= seen and len(missing) == int(np.ceil(0.2 * n))
-        assert all(0 < v < n - 1 for v in missing)
+        missing = set(range(n)) - set(GRID[train, c])
+        assert missing == official[n] and len(missing) == int(np.ceil(0.2 * n))
 
 
-def test_composition_tests_the_unseen_corner():
+def test_composition_band_is_the_official_floor_of_q_n():
     train, test = make_split(GRID, "composition", 0.2, split_factors=SPLIT)
-    bands = {c: int(np.ceil(0.2 * n)) for c, n in zip(SPLIT, (6, 10, 16, 16), strict=True)}
+    q = 1 - (1 - 0.8**4) ** (1 / 4)  # 4 split factors
+    bands = {c: int(np.floor(q * n)) for c, n in zip(SPLIT, (6, 10, 16, 16), strict=True)}
+    assert bands == {1: 0, 2: 1, 3: 1, 4: 1}  # scale's band is empty on this grid
     in_band = np.stack([GRID[:, c] < b for c, b in bands.items()], 1)
     assert in_band[train].any(1).all() and not in_band[test].any()
     for c in SPLIT:  # every single value is seen in training, only combinations are new
         assert set(GRID[train, c]) == set(GRID[:, c])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_split_tests_on_seven_tenths_of_the_full_dsprites_grid(kind):
+    """The official unit test: on dSprites' full grid (3 x 6 x 40 x 32 x 32, shape not split,
+    ratio 0.2) each split's test fraction rounds to 0.7."""
+    full = np.indices((3, 6, 40, 32, 32)).reshape(5, -1).T
+    test = make_split(full, kind, 0.2, seed=0, split_factors=SPLIT)[1]
+    assert round(float(test.mean()), 1) == 0.7
 
 
 def test_random_split_has_the_extrapolation_size_and_depends_on_the_seed():

@@ -14,6 +14,7 @@ from reprkit.methods.trajshap.shapley import (
     banzhaf,
     exact,
     permutation,
+    stand_in_index,
 )
 
 
@@ -72,7 +73,7 @@ def test_models_that_ignore_neighbours_get_exactly_zero_neighbour_attribution(re
     torch.manual_seed(0)
     for model in (ConstantVelocity(k=3), PastLSTM(k=3, hidden=8).eval()):
         att = ShapleyAttribution(model, removal=removal, estimator="exact").attribute(scenes)
-        assert att.players[0] == "past" and att.players[-1] == "random neighbour"
+        assert att.players[0] == "past" and att.players[-1] == "random neighbour 1"
         assert (att.phi[:, 1:] == 0).all()
         np.testing.assert_allclose(att.phi.sum(1), att.v_all - att.v_none, atol=1e-5)
 
@@ -89,6 +90,40 @@ def test_social_model_attribution_efficiency_and_estimators_agree():
     assert np.abs(pm.phi - ex.phi).max() < 6 * pm.stderr.max() + 1e-6
     out = ShapleyAttribution(model, value="output", estimator="exact").attribute(scenes)
     np.testing.assert_allclose(out.v_all, 0, atol=1e-6)
+
+
+def test_matched_null_and_past_kept_games():
+    scenes = synthetic_interaction(16, seed=2)
+    torch.manual_seed(0)
+    model = SocialAttention(k=2, hidden=8).eval()
+    att = ShapleyAttribution(model, estimator="exact", matched_null=True).attribute(scenes)
+    real = scenes.present[:, 1:].sum(1)
+    rand = [i for i, p in enumerate(att.players) if p.startswith("random")]
+    # as many injected random neighbours as real ones, at least one
+    assert (att.active[:, rand].sum(1) == np.maximum(real, 1)).all()
+    np.testing.assert_allclose(att.phi.sum(1), att.v_all - att.v_none, atol=1e-5)
+    has = real > 0
+    assert np.isfinite(att.strongest()[has]).all() and np.isnan(att.strongest()[~has]).all()
+    assert (att.strongest("random") >= att.neighbour_mean("random") - 1e-12).all()
+    kept = ShapleyAttribution(model, estimator="exact", keep_past=True).attribute(scenes)
+    assert not kept.active[:, 0].any() and (kept.phi[:, 0] == 0).all()
+    # the past is in every coalition: v(none) is the past-only value
+    np.testing.assert_allclose(kept.phi.sum(1), kept.v_all - kept.v_none, atol=1e-5)
+    with pytest.raises(ValueError, match="kind must be"):
+        att.strongest("past")
+
+
+def test_random_removal_draws_real_agents_of_other_scenes_deterministically():
+    pool_scene = np.repeat(np.arange(5), 3)
+    sc = np.repeat(np.arange(5), 40)
+    draw = np.tile(np.arange(40), 5)
+    idx = stand_in_index(pool_scene, sc, draw, 4, seed=0)
+    assert idx.shape == (200, 4) and (pool_scene[idx] != sc[:, None]).all()
+    assert len(np.unique(idx)) == 15  # every agent gets drawn
+    assert np.array_equal(idx, stand_in_index(pool_scene, sc, draw, 4, seed=0))
+    assert not np.array_equal(idx, stand_in_index(pool_scene, sc, draw, 4, seed=1))
+    # a row's draws do not depend on the batch it is in
+    assert np.array_equal(idx[7:9], stand_in_index(pool_scene, sc[7:9], draw[7:9], 4, seed=0))
 
 
 def test_bad_input_is_refused_before_work():

@@ -122,11 +122,15 @@ def build(name: str, size: int, out: int, channels: int = 1) -> nn.Module:
     raise ValueError(f"model must be one of {list(MODELS)}, got {name!r}")
 
 
-def _batches(n: int, batch: int, epochs: int, gen: torch.Generator, progress, desc: str):
-    for _ in progress_bar(range(epochs), progress=progress, desc=desc):
-        order = torch.randperm(n, generator=gen)
-        for i in range(0, n - batch + 1, batch):
-            yield order[i : i + batch]
+def _batches(n: int, batch: int, steps: int, gen: torch.Generator, progress, desc: str):
+    """``steps`` batches of ``batch`` indices (at most ``n``), passes over fresh permutations."""
+    batch = min(batch, n)
+    order, pos = torch.randperm(n, generator=gen), 0
+    for _ in progress_bar(range(steps), progress=progress, desc=desc):
+        if pos + batch > n:
+            order, pos = torch.randperm(n, generator=gen), 0
+        yield order[pos : pos + batch]
+        pos += batch
 
 
 def train_model(
@@ -134,7 +138,7 @@ def train_model(
     x: torch.Tensor,
     targets: torch.Tensor,
     *,
-    epochs: int,
+    steps: int,
     batch_size: int = 128,
     lr: float = 1e-3,
     beta: float = 4.0,
@@ -144,9 +148,12 @@ def train_model(
     progress: bool | None = False,
 ) -> nn.Module:
     """Fit a model family on float images ``x`` (N, C, S, S) in [0, 1] and targets (N, F) in
-    [0, 1] with Adam and MSE for ``epochs``; the VAEs first learn the VAE (same epochs, no
-    labels; ada_gvae on pairs that differ in one factor, which needs the training images' value
-    indices ``factors``), then the readout (same epochs). Returns the model in eval mode."""
+    [0, 1] with Adam and MSE for ``steps`` gradient steps (the same for every split, whatever
+    its training part's size); the VAEs first learn the VAE (same steps, no labels; ada_gvae on
+    pairs that differ in one factor, which needs the training images' value indices
+    ``factors``), then the readout (same steps). Returns the model in eval mode."""
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
     size, out, channels = x.shape[-1], targets.shape[1], x.shape[1]
     if name in VAES:
         if name == "ada_gvae" and (factors is None or len(factors) != len(x)):
@@ -154,7 +161,7 @@ def train_model(
         vae = BetaVAE(size, latent, channels)
         opt = torch.optim.Adam(vae.parameters(), lr=lr)
         rng = np.random.default_rng(int(torch.randint(2**31, (1,), generator=gen)))
-        for idx in _batches(len(x), batch_size, epochs, gen, progress, name):
+        for idx in _batches(len(x), batch_size, steps, gen, progress, name):
             if name == "ada_gvae":
                 partner = torch.from_numpy(pair_partners(factors, idx.numpy(), rng))
                 loss = vae.pair_loss(x[idx], x[partner], beta)
@@ -173,7 +180,7 @@ def train_model(
     model.train()
     if name in VAES:
         model.vae.eval()
-    for idx in _batches(len(x), batch_size, epochs, gen, progress, name):
+    for idx in _batches(len(x), batch_size, steps, gen, progress, name):
         loss = F.mse_loss(model(x[idx]), targets[idx])
         opt.zero_grad()
         loss.backward()

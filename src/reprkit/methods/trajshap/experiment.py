@@ -29,8 +29,8 @@ from reprkit.methods.trajshap.models import MODELS, evaluate, train
 from reprkit.methods.trajshap.shapley import ESTIMATORS, ShapleyAttribution
 
 DATASETS = ("eth_ucy", "synthetic_interaction")
-# past, strongest neighbour (max), all neighbours together, random neighbour (the plot's bars)
-ATTRIBUTIONS = ("phi_past", "phi_social", "phi_neighbors_sum", "phi_random")
+# the plot's bars: past, strongest real / injected random neighbour, mean real / random one
+ATTRIBUTIONS = ("phi_past", "phi_social", "phi_random_max", "phi_neighbor_mean", "phi_random")
 _SOURCE = "Makansi et al., ICLR 2022 (Trajectron++ on ETH-UCY, as quoted in issue #11)"
 ROW_NAMES = {"constant_velocity": "cv"}  # DESIGN.md's model names
 
@@ -167,10 +167,16 @@ def run(
             f"{cfg.n_samples} orders per scene, {cfg.n_attr} test scenes per model and seed; "
             f"removal '{cfg.removals[0]}' (models as named) and "
             + ", ".join(f"'{r}' (models <name>@{r}_removal)" for r in cfg.removals[1:])
-            + "; phi_social: the largest neighbour attribution in scenes with at least one "
-            "neighbour; phi_neighbor_mean: the mean over a scene's neighbours; "
+            + "; models <name>@…past_kept: the game without the past as a player (always kept). "
+            "Every game injects as many random neighbours (real agents of other scenes) as the "
+            "scene has real ones, at least one: the matched null. Over the scenes with at least "
+            "one real neighbour: phi_social = the largest real neighbour's attribution (the "
+            "paper's 'social'), phi_random_max = the largest injected random one's; "
+            "phi_neighbor_mean / phi_random = the mean over a scene's real / random neighbours; "
+            "null_gap_max / null_gap_mean = the per-scene real − null difference (mean, _se its "
+            "standard error over scenes), null_sd_* = the null's spread over scenes; "
             "phi_neighbors_sum: all real neighbours together; attr_s_per_1k: seconds to "
-            "attribute 1,000 scenes with the first removal (2 CPU threads)."
+            "attribute 1,000 scenes in the first game (2 CPU threads)."
         )
         rec.note(PAPER_NOTE)
         rec.plot(
@@ -187,22 +193,48 @@ def _measure(model, test: Scenes, n_attr: int, cfg, seed: int) -> dict[str, floa
     pick = np.random.default_rng(seed).choice(len(test), min(n_attr, len(test)), replace=False)
     row = {"ade": ade, "fde": fde, "ade_no_neighbors": ade0, "fde_no_neighbors": fde0}
     for removal in cfg.removals:
-        start = time.perf_counter()
-        att = ShapleyAttribution(model, removal=removal, n_samples=cfg.n_samples, seed=seed,
-                                 progress=False).attribute(test.subset(np.sort(pick)))  # fmt: skip
-        secs = time.perf_counter() - start
-        # the first removal holds the plain row; others become a model suffix (@random_removal)
-        tag = "" if removal == cfg.removals[0] else f"@{removal}_removal"
-        nb = att.active[:, 1:-1]  # real neighbours (the last player is the random neighbour)
-        nb_mean = np.where(nb, att.phi[:, 1:-1], 0).sum(1) / np.maximum(nb.sum(1), 1)
-        row[f"phi_past{tag}"] = float(att.phi[:, 0].mean())
-        row[f"phi_social{tag}"] = float(np.nanmean(att.strongest()))  # max over neighbours
-        row[f"phi_neighbor_mean{tag}"] = float(nb_mean[nb.any(1)].mean()) if nb.any() else 0.0
-        row[f"phi_neighbors_sum{tag}"] = float(att.social().mean())
-        row[f"phi_random{tag}"] = float(att.phi[:, -1].mean())
-        if not tag:
-            row["attr_s_per_1k"] = secs * 1000 / len(pick)
+        for keep_past in (False, True):
+            start = time.perf_counter()
+            att = ShapleyAttribution(model, removal=removal, n_samples=cfg.n_samples, seed=seed,
+                                     matched_null=True, keep_past=keep_past,
+                                     progress=False).attribute(test.subset(np.sort(pick)))  # fmt: skip
+            secs = time.perf_counter() - start
+            # the first removal holds the plain row; others become a model suffix
+            # (@random_removal), the past-kept game another (@past_kept)
+            tags = [f"{removal}_removal"] if removal != cfg.removals[0] else []
+            tags += ["past_kept"] if keep_past else []
+            tag = "@" + ".".join(tags) if tags else ""
+            row |= {f"{k}{tag}": v for k, v in _summary(att).items()}
+            if not tag:
+                row["attr_s_per_1k"] = secs * 1000 / len(pick)
     return row
+
+
+def _summary(att) -> dict[str, float]:
+    """Mean attributions over the scenes; neighbour statistics over the scenes with at least
+    one real neighbour, each beside its matched null (as many injected random neighbours)."""
+    has = att.active[:, [i for i, p in enumerate(att.players) if p.startswith("neighbour")]]
+    has = has.any(1)
+    out = {"phi_past": float(att.phi[:, 0].mean()),
+           "phi_neighbors_sum": float(att.social().mean())}  # fmt: skip
+    stats = {
+        "phi_social": att.strongest(),  # the paper's: max over a scene's neighbours
+        "phi_random_max": att.strongest("random"),
+        "phi_neighbor_mean": att.neighbour_mean(),
+        "phi_random": att.neighbour_mean("random"),
+    }
+    for name, values in stats.items():
+        out[name] = float(values[has].mean()) if has.any() else float("nan")
+    # per-scene real − matched null: its mean and the spread of the null over the scenes
+    for real, null, key in (("phi_social", "phi_random_max", "max"),
+                            ("phi_neighbor_mean", "phi_random", "mean")):  # fmt: skip
+        gap = (stats[real] - stats[null])[has]
+        out[f"null_gap_{key}"] = float(gap.mean()) if has.any() else float("nan")
+        out[f"null_gap_{key}_se"] = (
+            float(gap.std(ddof=1) / np.sqrt(len(gap))) if len(gap) > 1 else float("nan")
+        )
+        out[f"null_sd_{key}"] = float(stats[null][has].std()) if has.any() else float("nan")
+    return out
 
 
 def _compare(model, test: Scenes, cfg, seed: int) -> dict[str, dict[str, float]]:
@@ -237,11 +269,12 @@ def plot_bars(res: dict[str, dict[str, list[float]]], path: Path, what: str) -> 
     models = list(res)
     fig, axes = plt.subplots(1, len(models), figsize=(3.6 * len(models), 3.2), squeeze=False,
                              sharey=True)  # fmt: skip
-    labels = ["past", "strongest\nneighbour", "all\nneighbours", "random\nneighbour"]
+    labels = ["past", "strongest\nneighbour", "strongest\nrandom", "neighbour\nmean",
+              "random\nmean"]
     for ax, m in zip(axes[0], models, strict=True):
         mean = [np.mean(res[m][a]) for a in ATTRIBUTIONS]
         std = [np.std(res[m][a]) for a in ATTRIBUTIONS]
-        ax.bar(labels, mean, yerr=std, color=["C0", "C1", "C2", "C3"], capsize=3)
+        ax.bar(labels, mean, yerr=std, color=["C0", "C1", "C3", "C2", "C3"], capsize=3)
         ax.axhline(0, color="k", lw=0.6)
         ax.set_title(m, fontsize=9)
         ax.tick_params(axis="x", labelsize=7)

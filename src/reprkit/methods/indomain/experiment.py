@@ -29,6 +29,7 @@ from reprkit.eval.report import RunRecorder, log
 from reprkit.methods.indomain.models import MODELS, train_model
 from reprkit.methods.indomain.splits import (
     KINDS,
+    composition_bands,
     extrapolation_reach,
     make_split,
     predict,
@@ -156,6 +157,8 @@ def run(
             f"{', '.join(data.categorical)} kept in both parts. Test fraction of the grid per "
             "split: " + ", ".join(f"{k} {v:.3f}" for k, v in fractions.items()) + "."
         )
+        if "composition" in cfg.kinds:
+            rec.note(_shortcut_note(data.factors, cols, names, ratio, targets.numpy()))
         if len(keep) < len(names):
             rec.note(
                 "r2_<split> is the mean R² over the split factors without orientation "
@@ -167,6 +170,36 @@ def run(
             rec.plot("extrapolation_pred_vs_true.png", lambda p: plot_scatter(scatter, names, p))
 
     return rec.run(body)
+
+
+def _shortcut_note(factors, cols, names, ratio, targets) -> str:
+    """Composition's shortcut, per split factor: the training images whose other split factors
+    all lie above their bands (as every test image's do) have this one inside its band, by
+    construction — a rule a model can learn ("others high => this one low") that is wrong on
+    every test image. Reports their share of the training set and the test R² of following
+    the rule (predicting the band's mean) beside the training mean's."""
+    train, test = make_split(factors, "composition", ratio, 0, cols)
+    sizes = factors.max(0) + 1
+    bands = composition_bands(sizes, cols, ratio)
+    above = [~np.isin(factors[:, c], b) for c, b in zip(cols, bands, strict=True)]
+    mean = np.broadcast_to(targets[train].mean(0), targets[test].shape)
+    parts = []
+    for j, name in enumerate(names):
+        others = np.logical_and.reduce([a for i, a in enumerate(above) if i != j] or [train])
+        if not len(bands[j]) or not (train & others).any():
+            continue
+        rule = mean.copy()
+        rule[:, j] = targets[train & others, j].mean()
+        r2_rule, r2_mean = (r2_per_factor(p, targets[test], targets)[j] for p in (rule, mean))
+        parts.append(
+            f"{name} ({(train & others).sum() / train.sum():.0%} of training images; test R² "
+            f"of the rule {r2_rule:.2f}, of the training mean {r2_mean:.2f})"
+        )
+    return (
+        "Composition shortcut: training images whose other split factors all lie above their "
+        "bands have this one inside its band, so 'others high => this one low' fits training "
+        "and fails on every test image: " + ("; ".join(parts) or "none") + "."
+    )
 
 
 def plot_scatter(scatter, names, path: Path) -> None:

@@ -116,6 +116,14 @@ def held_out_values(n_values: int, kind: str, ratio: float, n_split: int = 1) ->
     return vals
 
 
+def composition_bands(sizes: Sequence[int], cols: Sequence[int], ratio: float) -> list[np.ndarray]:
+    """The low band of each split factor ``cols`` of a grid of ``sizes`` values per factor."""
+    bands = [held_out_values(int(sizes[c]), "composition", ratio, len(cols)) for c in cols]
+    if not any(len(b) for b in bands):  # a grid too coarse for floor(q·n): one value each
+        bands = [np.arange(1)] * len(cols)  # (the official code hard-codes q there)
+    return bands
+
+
 def make_split(
     factors: Any,
     kind: str,
@@ -141,9 +149,7 @@ def make_split(
         test = np.zeros(len(f), dtype=bool)
         test[np.random.default_rng(seed).choice(len(f), n_test, replace=False)] = True
     elif kind == "composition":
-        bands = [held_out_values(int(sizes[c]), kind, ratio, len(cols)) for c in cols]
-        if not any(len(b) for b in bands):  # a grid too coarse for floor(q·n): one value each
-            bands = [np.arange(1)] * len(cols)  # (the official code hard-codes q there)
+        bands = composition_bands(sizes, cols, ratio)
         in_band = np.zeros(len(f), dtype=bool)
         for c, band in zip(cols, bands, strict=True):
             in_band |= np.isin(f[:, c], band)

@@ -269,8 +269,8 @@ def plot_bars(res: dict[str, dict[str, list[float]]], path: Path, what: str) -> 
     models = list(res)
     fig, axes = plt.subplots(1, len(models), figsize=(3.6 * len(models), 3.2), squeeze=False,
                              sharey=True)  # fmt: skip
-    labels = ["past", "strongest\nneighbour", "strongest\nrandom", "neighbour\nmean",
-              "random\nmean"]
+    labels = ["past", "strongest\nneighbour", "strongest\nrandom", "mean\nneighbour",
+              "mean\nrandom"]  # fmt: skip
     for ax, m in zip(axes[0], models, strict=True):
         mean = [np.mean(res[m][a]) for a in ATTRIBUTIONS]
         std = [np.std(res[m][a]) for a in ATTRIBUTIONS]

@@ -65,7 +65,11 @@ def exact(v: ValueFn, n: int, n_scenes: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def permutation(
-    v: ValueFn, n: int, n_scenes: int, n_samples: int, rng: np.random.Generator,
+    v: ValueFn,
+    n: int,
+    n_scenes: int,
+    n_samples: int,
+    rng: np.random.Generator,
     antithetic: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mean marginal contributions over ``n_samples`` orders per scene. ``antithetic``: the
@@ -98,8 +102,9 @@ def banzhaf(
     return marg.mean(-1), _stderr(marg, -1)
 
 
-def stand_in_index(pool_scene: np.ndarray, sc: np.ndarray, draw: np.ndarray, n: int,
-                   seed: int) -> np.ndarray:
+def stand_in_index(
+    pool_scene: np.ndarray, sc: np.ndarray, draw: np.ndarray, n: int, seed: int
+) -> np.ndarray:
     """(rows, n) indices into the pool of real agents (``pool_scene``: each one's scene): for
     each row's scene ``sc``, stand-in draw number ``draw`` and player, an agent of another scene,
     uniformly (a counter-based hash: the same (scene, draw, player) gets the same agent in any

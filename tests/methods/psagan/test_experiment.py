@@ -42,6 +42,11 @@ def test_yardstick_anchors_are_ordered_and_conditioning_matters(yard):
     assert scores["real"]["context_fid"] < scores["noise_matched"]["context_fid"]
     assert scores["real"]["max_abs_bias"] < 0.5
     assert yard.shuffled_fjd(0) > scores["real"]["context_fjd"]
+    # seasonal_train: each series' mean training day, repeated with the season
+    st = yard.anchor("seasonal_train", 0)[0]
+    p = int(yard.seasons[0])
+    assert st.shape == yard.ref[0].shape and np.isfinite(st).all()
+    assert np.allclose(st[:, p:], st[:, :-p]) and st.std(1).mean() > 0
     # a shared offset is level, not shape; a pulled first step is shape
     ref = yard.ref[0]
     sd = ref.std(1).mean()

@@ -8,8 +8,10 @@ baseline on the same data path, and forecasting with synthetic data in a cold-st
   Anchors in every table: ``real`` (other held-out windows: the floor), ``real_train``
   (training windows: the cost of the shift between the training and held-out parts),
   ``noise_matched``
-  (white noise with each reference window's own mean and std) and ``seasonal_profile`` (each
-  reference window's own mean daily profile, repeated). Besides ``context_fid``:
+  (white noise with each reference window's own mean and std), ``seasonal_profile`` (each
+  reference window's own mean daily profile, repeated: an oracle that sees the window) and
+  ``seasonal_train`` (each series' mean day over its training part, at the window's phase: a
+  trivial generator with the GAN's information). Besides ``context_fid``:
   ``context_fjd`` (conditional: Fréchet joint distance with an embedding of each window's
   series and start; ``real_shuffled`` = real windows given other windows' conditioning) and
   the per-position bias (mean generated − real per time step, in window-std), split into
@@ -60,7 +62,7 @@ MODELS: dict[str, dict[str, Any]] = {
 }
 # rows every Context-FID table gets; real_train: training windows against the held-out
 # reference (what the train/held-out shift alone costs a generator that copies the training data)
-ANCHORS = ("real", "real_train", "noise_matched", "seasonal_profile")
+ANCHORS = ("real", "real_train", "noise_matched", "seasonal_profile", "seasonal_train")
 SETTINGS = ("cold_start", "gaps")  # forecasting with synthetic data
 _SRC = "PSA-GAN (ICLR 2022) Table 1 (Context-FID, PSA-GAN)"
 PAPER = {("m4_hourly", 64): 0.152, ("m4_hourly", 128): 0.174}
@@ -345,7 +347,21 @@ class Yardstick:
             rng = np.random.default_rng(seed)
             noise = rng.standard_normal(ref.shape)
             return ref.mean(1, keepdims=True) + ref.std(1, keepdims=True) * noise, None
+        if name == "seasonal_train":
+            return self._train_profile(), None
         return seasonal_profile(ref, int(self.seasons[0])), None
+
+    def _train_profile(self) -> np.ndarray:
+        """Each reference window's series' mean day (scaled, by phase of the first season)
+        over the series' training part, at the window's phases."""
+        w, period = self.train, int(self.seasons[0])
+        prof = np.zeros((len(w.scale), period))
+        for i, n in enumerate(w.lengths):
+            x, phase = w.data[i, :n].numpy(), np.arange(n) % period
+            prof[i] = [x[phase == p].mean() if (phase == p).any() else x.mean()
+                       for p in range(period)]  # fmt: skip
+        series, start = self.ref[1], self.ref[2]
+        return prof[series[:, None], (start[:, None] + np.arange(self.ref[0].shape[1])) % period]
 
     def evaluate(self, fake: np.ndarray, cond: np.ndarray | None = None) -> dict[str, float]:
         """The three scores of a synthetic set (``cond``: its conditioning when it is not the

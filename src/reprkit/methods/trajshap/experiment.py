@@ -213,8 +213,7 @@ def _measure(model, test: Scenes, n_attr: int, cfg, seed: int) -> dict[str, floa
 def _summary(att) -> dict[str, float]:
     """Mean attributions over the scenes; neighbour statistics over the scenes with at least
     one real neighbour, each beside its matched null (as many injected random neighbours)."""
-    has = att.active[:, [i for i, p in enumerate(att.players) if p.startswith("neighbour")]]
-    has = has.any(1)
+    has = ~np.isnan(att.strongest())  # the scenes with a real neighbour
     out = {"phi_past": float(att.phi[:, 0].mean()),
            "phi_neighbors_sum": float(att.social().mean())}  # fmt: skip
     stats = {

@@ -116,6 +116,19 @@ def test_psagan_smoke_run_and_resume(tmp_path):
     assert r.exit_code == 2 and "resume needs out" in r.output
     r = runner.invoke(app, ["grda", "run", "--dataset", "spiral15", "--resume"])
     assert r.exit_code == 2 and "no checkpoints" in r.output
+    # the GANs trained in two worker processes: the same numbers, the same progress curve
+    r = runner.invoke(app, [*args[:-1], str(tmp_path / "w2"), "--device", "cpu", "--workers", "2"])
+    assert r.exit_code == 0, r.output
+    rows2 = {
+        (row["model"], row["metric"]): row
+        for row in json.loads((tmp_path / "w2" / "metrics.json").read_text())["results"]
+    }
+    assert {k: v["per_seed"] for k, v in rows2.items()} == {k: v["per_seed"] for k, v in rows.items()}
+    assert (tmp_path / "w2" / "context_fid_progress.png").is_file()
+    r = runner.invoke(app, [*args[:-1], str(tmp_path / "w0"), "--workers", "0"])
+    assert r.exit_code == 2 and "workers must be a positive integer" in r.output
+    r = runner.invoke(app, ["grda", "run", "--dataset", "spiral15", "--workers", "2"])
+    assert r.exit_code == 2 and "trains in one process" in r.output
 
 
 def test_cli_start_up_imports_no_heavy_library():

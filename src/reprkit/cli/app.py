@@ -116,6 +116,13 @@ def _method_app(spec: registry.MethodSpec) -> typer.Typer:
             bool,
             typer.Option(help="continue an interrupted run in --out from its checkpoints"),
         ] = False,
+        workers: Annotated[
+            int,
+            typer.Option(
+                help="train that many models at a time in CPU worker processes, each with "
+                "cores/workers threads (psagan)"
+            ),
+        ] = 1,
     ) -> None:
         """Run the paper's headline experiment and write metrics.json, results.md, plots."""
         experiment = spec.load_experiment()
@@ -124,6 +131,10 @@ def _method_app(spec: registry.MethodSpec) -> typer.Typer:
             if "resume" not in inspect.signature(experiment.run).parameters:
                 _fail(ValueError(f"--resume: the {spec.name} experiment has no checkpoints"))
             extra["resume"] = True
+        if workers != 1:
+            if "workers" not in inspect.signature(experiment.run).parameters:
+                _fail(ValueError(f"--workers: the {spec.name} experiment trains in one process"))
+            extra["workers"] = workers
         try:
             path = experiment.run(
                 dataset=dataset,

@@ -27,6 +27,7 @@ baseline on the same data path, and forecasting with synthetic data in a cold-st
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -39,6 +40,7 @@ from scipy.stats import ttest_rel
 
 from reprkit.core.config import check, config_to_dict, resolve_profile
 from reprkit.core.device import resolve_device
+from reprkit.core.parallel import check_workers, fan_out
 from reprkit.core.seed import check_run_args
 from reprkit.datasets.timeseries import SeriesData, load_series, time_features
 from reprkit.eval.context_fid import ContextFID, position_bias
@@ -161,12 +163,18 @@ def run(
     device: str = "auto",
     progress: bool | None = None,
     resume: bool = False,
+    workers: int = 1,
 ) -> Path:
     """Train every model at every length and seed; write the run folder. ``resume``: continue
-    an interrupted run in ``out`` from its checkpoints."""
+    an interrupted run in ``out`` from its checkpoints. ``workers`` > 1: the GANs are trained
+    first, that many at a time in worker processes on the CPU (core/parallel.py), then scored
+    in this process as before."""
     seeds = check_run_args(dataset, DATASETS, seeds, resume=resume, out=out)
+    workers = check_workers(workers)
     cfg = resolve_config(profile, overrides)
     dev = resolve_device(device)
+    if workers > 1 and dev.type != "cpu":
+        raise ValueError(f"workers > 1 trains on the CPU; got device {dev} (use --device cpu)")
     data = load_series(dataset)
     held = int((np.round(cfg.holdout * data.lengths)).max())
     if max(cfg.lengths) > held:
@@ -192,6 +200,7 @@ def run(
         curves: dict[str, list[tuple[int, float]]] = {}
         biases: dict[str, np.ndarray] = {}
         train_values, held_values = holdout_split(data.values, cfg.holdout)
+        trained = _train_all(data, train_values, cfg, seeds, ckpt_dir, workers, progress)
         for length in cfg.lengths:
             first = length == cfg.lengths[0]
             yard = Yardstick(train_values, held_values, data.seasons, length, cfg)
@@ -210,7 +219,7 @@ def run(
                     gcfg = replace(cfg.psagan, length=length, seed=seed, **MODELS[name])
                     track = cfg.curve_every if first and seed == seeds[0] else 0
                     ckpt = ckpt_dir / f"{length}_{name}_seed{seed}.pt"
-                    gan, curve, s = _train(train_values, data.seasons, gcfg, yard, track, ckpt, dev, progress)  # fmt: skip
+                    gan, curve, s = _train(train_values, data.seasons, gcfg, yard, track, ckpt, dev, progress, trained.get(ckpt))  # fmt: skip
                     fake = yard.generate(gan)
                     per_seed.append(yard.evaluate(fake))
                     bias_per_seed.append(yard.bias(fake))
@@ -413,21 +422,76 @@ def _paired_note(results: dict[str, dict[str, list[float]]], length: int) -> str
     )
 
 
-def _train(values, seasons, gcfg, yard, track_every, ckpt, dev, progress):
-    """Fit one GAN (resuming from ``ckpt``); (model, Context-FID curve, seconds).
-    ``track_every`` > 0: Context-FID every that many epochs once at full length."""
-    curve: list[tuple[int, float]] = []
+# relative cost of one training job per unit of length (2-epoch timings, 2 cores): the
+# longest jobs go to the workers first
+_COST = {"wgan_gp": 5.4, "psagan_noprogressive": 2.6, "psagan": 2.4, "psagan_nomoment": 2.2}
+
+
+def _train_all(data, train_values, cfg, seeds, ckpt_dir, workers, progress) -> dict:
+    """With ``workers`` > 1: train every GAN of the run (the table's and the forecasting
+    settings') to its checkpoint in worker processes; {checkpoint: (seconds, snapshots)}.
+    The scoring loop then loads each finished checkpoint instead of training."""
+    if workers == 1:
+        return {}
+    jobs = []  # (cost, job)
+    for length in cfg.lengths:
+        for name in cfg.models:
+            for seed in seeds:
+                gcfg = replace(cfg.psagan, length=length, seed=seed, **MODELS[name])
+                track = cfg.curve_every if length == cfg.lengths[0] and seed == seeds[0] else 0
+                ckpt = ckpt_dir / f"{length}_{name}_seed{seed}.pt"
+                jobs.append((_COST.get(name, 1.0) * length, (train_values, data.seasons, gcfg, ckpt, track)))  # fmt: skip
+    f = cfg.forecaster
+    length = min((n for n in cfg.lengths if n >= f.context + f.horizon), default=None)
+    for setting in cfg.forecast_settings if length is not None else ():
+        for seed in seeds:
+            values = forecast_split(data, cfg, seed, setting)[0]
+            gcfg = replace(cfg.psagan, length=length, seed=seed)
+            ckpt = ckpt_dir / f"{setting}_{length}_seed{seed}.pt"
+            jobs.append((_COST["psagan"] * length, (values, data.seasons, gcfg, ckpt, 0)))
+    jobs.sort(key=lambda j: -j[0])
+    done = fan_out(_worker_fit, [j for _, j in jobs], workers, desc="GANs", progress=progress)
+    return {job[3]: res for (_, job), res in zip(jobs, done, strict=True)}
+
+
+def _fit_job(values, seasons, gcfg, ckpt, snapshot_every, device="cpu", progress=False):
+    """Train one GAN to ``ckpt`` (resuming from it): (model, seconds, [(epoch, state)]) with
+    the networks' state every ``snapshot_every`` epochs at full length (the progress curve)."""
+    snaps: list[tuple[int, dict]] = []
 
     def on_epoch(epoch: int, m: PSAGAN) -> None:
         at_full = m.stage_at(epoch)[0] == m.config.n_blocks
-        if track_every and at_full and (epoch + 1) % track_every == 0:
-            curve.append((epoch + 1, yard.evaluate(yard.generate(m))["context_fid"]))
+        if snapshot_every and at_full and (epoch + 1) % snapshot_every == 0:
+            snaps.append((epoch + 1, copy.deepcopy(m.nets_.state_dict())))
 
     start = time.perf_counter()
-    gan = PSAGAN(gcfg, device=dev, progress=progress).fit(
+    gan = PSAGAN(gcfg, device=device, progress=progress).fit(
         values, seasons=seasons, checkpoint=ckpt, on_epoch=on_epoch
     )
-    return gan, curve, time.perf_counter() - start
+    return gan, time.perf_counter() - start, snaps
+
+
+def _worker_fit(values, seasons, gcfg, ckpt, snapshot_every):
+    """``_fit_job`` in a worker: the model stays in its checkpoint."""
+    return _fit_job(values, seasons, gcfg, ckpt, snapshot_every)[1:]
+
+
+def _train(values, seasons, gcfg, yard, track_every, ckpt, dev, progress, trained=None):
+    """Fit one GAN (resuming from ``ckpt``), or load it when ``trained`` = (seconds,
+    snapshots) says a worker did; (model, Context-FID curve, seconds). ``track_every`` > 0:
+    Context-FID every that many epochs once at full length."""
+    if trained is None:
+        gan, secs, snaps = _fit_job(values, seasons, gcfg, ckpt, track_every, dev, progress)
+    else:
+        secs, snaps = trained
+        gan = PSAGAN(gcfg, device=dev, progress=False).fit(values, seasons=seasons, checkpoint=ckpt)
+    final = copy.deepcopy(gan.nets_.state_dict())
+    curve = []
+    for epoch, state in snaps:
+        gan.nets_.load_state_dict(state)
+        curve.append((epoch, yard.evaluate(yard.generate(gan))["context_fid"]))
+    gan.nets_.load_state_dict(final)
+    return gan, curve, secs
 
 
 def forecast_split(data: SeriesData, cfg: PSAGANExperimentConfig, seed: int, setting: str):

@@ -57,22 +57,19 @@ def main() -> None:
     for name in ("real", "real_train", "seasonal_train", "seasonal_profile"):
         print(json.dumps({name: yard.evaluate(*yard.anchor(name, seeds[0]))}), flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        jobs, keys = [], []
-        for v, change in VARIANTS.items():
+        for v, change in VARIANTS.items():  # one variant at a time: a row as soon as it is done
+            jobs = []
             for seed in seeds:
                 g = dataclasses.replace(cfg.psagan, length=length, seed=seed, **change)
-                ckpt = Path(tmp) / f"{len(keys)}.pt"
-                jobs.append((train, data.seasons, g, ckpt, 0))
-                keys.append((v, seed))
-        done = fan_out(_worker_fit, jobs, args.workers, desc="variants", progress=True)
-        rows: dict[str, list[dict]] = {}
-        for (v, _), job, res in zip(keys, jobs, done, strict=True):
-            gan = _train(job[0], job[1], job[2], yard, 0, job[3], "cpu", False, res)[0]
-            rows.setdefault(v, []).append(yard.evaluate(yard.generate(gan)) | {"s": res[0]})
-    for v, scores in rows.items():
-        out = {k: round(float(np.mean([s[k] for s in scores])), 3) for k in scores[0]}
-        out["context_fid_per_seed"] = [round(s["context_fid"], 3) for s in scores]
-        print(json.dumps({v: out}), flush=True)
+                jobs.append((train, data.seasons, g, Path(tmp) / f"{v}_{seed}.pt", 0))
+            done = fan_out(_worker_fit, jobs, args.workers, desc=v, progress=False)
+            scores = []
+            for job, res in zip(jobs, done, strict=True):
+                gan = _train(*job[:3], yard, 0, job[3], "cpu", False, res)[0]
+                scores.append(yard.evaluate(yard.generate(gan)) | {"s": res[0]})
+            out = {k: round(float(np.mean([s[k] for s in scores])), 3) for k in scores[0]}
+            out["context_fid_per_seed"] = [round(s["context_fid"], 3) for s in scores]
+            print(json.dumps({v: out}), flush=True)
 
 
 if __name__ == "__main__":

@@ -60,7 +60,9 @@ def main() -> None:
         def f(masks: np.ndarray, k: int = k) -> np.ndarray:
             return v(masks.astype(bool)[None], idx=[k])[0]
 
-        explainer = shap.PermutationExplainer(f, shap.maskers.Independent(np.zeros((1, x.shape[1]))))
+        explainer = shap.PermutationExplainer(
+            f, shap.maskers.Independent(np.zeros((1, x.shape[1])))
+        )
         out = explainer(x, max_evals=args.orders // 2 * (2 * n_var + 1), silent=True)
         phi_shap[k] = out.values[0]
     t_shap = time.perf_counter() - start

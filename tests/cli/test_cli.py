@@ -123,7 +123,9 @@ def test_psagan_smoke_run_and_resume(tmp_path):
         (row["model"], row["metric"]): row
         for row in json.loads((tmp_path / "w2" / "metrics.json").read_text())["results"]
     }
-    assert {k: v["per_seed"] for k, v in rows2.items()} == {k: v["per_seed"] for k, v in rows.items()}
+    assert {k: v["per_seed"] for k, v in rows2.items()} == {
+        k: v["per_seed"] for k, v in rows.items()
+    }
     assert (tmp_path / "w2" / "context_fid_progress.png").is_file()
     r = runner.invoke(app, [*args[:-1], str(tmp_path / "w0"), "--workers", "0"])
     assert r.exit_code == 2 and "workers must be a positive integer" in r.output

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from reprkit.cli.app import app
@@ -116,16 +117,17 @@ def test_psagan_smoke_run_and_resume(tmp_path):
     assert r.exit_code == 2 and "resume needs out" in r.output
     r = runner.invoke(app, ["grda", "run", "--dataset", "spiral15", "--resume"])
     assert r.exit_code == 2 and "no checkpoints" in r.output
-    # the GANs trained in two worker processes: the same numbers, the same progress curve
+    # the GANs trained in two worker processes (one torch thread each): the same numbers up to
+    # float summation order, the same progress curve
     r = runner.invoke(app, [*args[:-1], str(tmp_path / "w2"), "--device", "cpu", "--workers", "2"])
     assert r.exit_code == 0, r.output
     rows2 = {
         (row["model"], row["metric"]): row
         for row in json.loads((tmp_path / "w2" / "metrics.json").read_text())["results"]
     }
-    assert {k: v["per_seed"] for k, v in rows2.items()} == {
-        k: v["per_seed"] for k, v in rows.items()
-    }
+    assert rows2.keys() == rows.keys()
+    for k, row in rows.items():
+        assert rows2[k]["per_seed"] == pytest.approx(row["per_seed"], rel=1e-3, abs=1e-4), k
     assert (tmp_path / "w2" / "context_fid_progress.png").is_file()
     r = runner.invoke(app, [*args[:-1], str(tmp_path / "w0"), "--workers", "0"])
     assert r.exit_code == 2 and "workers must be a positive integer" in r.output

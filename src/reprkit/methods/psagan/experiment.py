@@ -216,9 +216,7 @@ def run(
             for name in cfg.models:
                 per_seed, secs, bias_per_seed = [], 0.0, []
                 for seed in seeds:
-                    gcfg = replace(cfg.psagan, length=length, seed=seed, **MODELS[name])
-                    track = cfg.curve_every if first and seed == seeds[0] else 0
-                    ckpt = ckpt_dir / f"{length}_{name}_seed{seed}.pt"
+                    gcfg, track, ckpt = _model_job(cfg, length, name, seed, seeds, ckpt_dir)
                     gan, curve, s = _train(train_values, data.seasons, gcfg, yard, track, ckpt, dev, progress, trained.get(ckpt))  # fmt: skip
                     fake = yard.generate(gan)
                     per_seed.append(yard.evaluate(fake))
@@ -427,6 +425,19 @@ def _paired_note(results: dict[str, dict[str, list[float]]], length: int) -> str
 _COST = {"wgan_gp": 5.4, "psagan_noprogressive": 2.6, "psagan": 2.4, "psagan_nomoment": 2.2}
 
 
+def _model_job(cfg, length, name, seed, seeds, ckpt_dir):
+    """(GAN config, progress-curve interval or 0, checkpoint) of one table model."""
+    gcfg = replace(cfg.psagan, length=length, seed=seed, **MODELS[name])
+    track = cfg.curve_every if length == cfg.lengths[0] and seed == seeds[0] else 0
+    return gcfg, track, ckpt_dir / f"{length}_{name}_seed{seed}.pt"
+
+
+def _forecast_length(cfg) -> int | None:
+    """The shortest trained length that holds a forecaster window (context + horizon)."""
+    f = cfg.forecaster
+    return min((n for n in cfg.lengths if n >= f.context + f.horizon), default=None)
+
+
 def _train_all(data, train_values, cfg, seeds, ckpt_dir, workers, progress) -> dict:
     """With ``workers`` > 1: train every GAN of the run (the table's and the forecasting
     settings') to its checkpoint in worker processes; {checkpoint: (seconds, snapshots)}.
@@ -437,12 +448,9 @@ def _train_all(data, train_values, cfg, seeds, ckpt_dir, workers, progress) -> d
     for length in cfg.lengths:
         for name in cfg.models:
             for seed in seeds:
-                gcfg = replace(cfg.psagan, length=length, seed=seed, **MODELS[name])
-                track = cfg.curve_every if length == cfg.lengths[0] and seed == seeds[0] else 0
-                ckpt = ckpt_dir / f"{length}_{name}_seed{seed}.pt"
+                gcfg, track, ckpt = _model_job(cfg, length, name, seed, seeds, ckpt_dir)
                 jobs.append((_COST.get(name, 1.0) * length, (train_values, data.seasons, gcfg, ckpt, track)))  # fmt: skip
-    f = cfg.forecaster
-    length = min((n for n in cfg.lengths if n >= f.context + f.horizon), default=None)
+    length = _forecast_length(cfg)
     for setting in cfg.forecast_settings if length is not None else ():
         for seed in seeds:
             values = forecast_split(data, cfg, seed, setting)[0]
@@ -529,7 +537,7 @@ def forecast_split(data: SeriesData, cfg: PSAGANExperimentConfig, seed: int, set
 def _forecasting(rec, data, cfg, seeds, dev, progress, ckpt_dir, setting: str) -> None:
     f = cfg.forecaster
     w = f.context + f.horizon
-    length = min((n for n in cfg.lengths if n >= w), default=None)
+    length = _forecast_length(cfg)
     if length is None:
         rec.note(f"forecasting skipped: no trained length >= context + horizon = {w}")
         return

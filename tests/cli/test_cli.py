@@ -160,7 +160,7 @@ def test_compare_prints_two_runs_side_by_side(tmp_path):
     r = runner.invoke(app, ["compare", str(tmp_path / "s0"), str(tmp_path / "s1")])
     assert r.exit_code == 0, r.output
     assert r.output.startswith("| model | metric | s0 | s1 | paper |")
-    assert "| diva | detect_auc |" in r.output
+    assert "| diva@pairflip40 | detect_auc |" in r.output
     r = runner.invoke(
         app, ["compare", str(tmp_path / "s0"), str(tmp_path / "s1"), "--format", "csv"]
     )

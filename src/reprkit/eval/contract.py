@@ -179,6 +179,8 @@ def check_metrics(metrics: dict[str, Any], method: str | None = None) -> list[st
         if r["metric"].split("_")[0] == "r2" and any(v > 1 + 1e-9 for v in values):
             problems.append(f"row {row}: R² cannot exceed 1")
     method = method or metrics["method"]
+    # a row of a model under a named setting (``model@setting``) stands for the model
+    seen |= {(m.split("@")[0], k) for m, k in seen}
     for row in sorted(REQUIRED.get(method, set()) - seen):
         problems.append(f"required row {row} of {method} is missing")
     return problems

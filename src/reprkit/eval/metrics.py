@@ -23,6 +23,16 @@ def paired_difference(
     return mean, std, int(((diff > 0) if higher_is_better else (diff < 0)).sum())
 
 
+def paired_text(a: Sequence[float], b: Sequence[float], higher_is_better: bool = True) -> str:
+    """``"+m ± sd (p P; W/N)"``: the paired per-seed difference ``a - b``, its two-sided paired
+    t-test p (nan when every difference is equal) and the seeds where ``a`` is better."""
+    from scipy.stats import ttest_rel
+
+    m, sd, wins = paired_difference(a, b, higher_is_better)
+    p = float(ttest_rel(a, b).pvalue) if sd > 0 else float("nan")
+    return f"{m:+.3g} ± {sd:.3g} (p {p:.2g}; {wins}/{len(a)})"
+
+
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
     """Mean and sample standard deviation (ddof=1; 0.0 for a single value) ignoring nothing.
 

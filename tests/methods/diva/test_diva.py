@@ -78,7 +78,7 @@ def test_validation_derivative_is_the_influence_function(loss):
     Z, y, _, _ = _data(n=50, d=4)
     vz, vy, _, _ = _data(n=20, d=4, seed=1)
     m = DIVA(lam=0.3, loss=loss).fit(Z.numpy(), y.numpy(), val=(vz.numpy(), vy.numpy()))
-    np.testing.assert_allclose(m.score_samples(val=True), influence(m), atol=1e-12)
+    np.testing.assert_allclose(m.score_samples("val"), influence(m), atol=1e-12)
 
 
 @pytest.mark.parametrize("loss", ["squared", "ce"])
@@ -105,6 +105,25 @@ def test_reweight_zero_steps_is_identity_and_steps_lower_the_objective():
     assert float(m.objective()) < before and (m.sample_weights_ >= 0).all()
     x, lab, w = m.transform()
     assert len(x) == len(lab) == len(w) == int((m.sample_weights_ > 0).sum())
+
+
+def test_reweight_rules_and_objectives():
+    Z, y, _, _ = _data(n=60, d=4)
+    vz, vy, _, _ = _data(n=20, d=4, seed=2)
+    m = DIVA(lam=1.0).fit(Z, y, val=(vz, vy))
+    g = m.score_samples("val")
+    plain = DIVA(lam=1.0).fit(Z, y, val=(vz, vy)).reweight(1, lr=2.0, rule="plain")
+    np.testing.assert_allclose(plain.sample_weights_, np.clip(1 - 2.0 * g, 0, None))
+    norm = DIVA(lam=1.0).fit(Z, y, val=(vz, vy)).reweight(1, objective="val")
+    np.testing.assert_allclose(norm.sample_weights_, np.clip(1 - 0.5 * g / abs(g).max(), 0, None))
+    before = float(m.objective(objective="val"))
+    assert float(m.reweight(3, objective="val").objective(objective="val")) < before
+    with pytest.raises(ValueError, match="rule must be one of"):
+        m.reweight(1, rule="sgd")
+    with pytest.raises(ValueError, match="objective must be one of"):
+        m.reweight(1, objective="validation")
+    with pytest.raises(ValueError, match="objective='val' needs validation data"):
+        DIVA(lam=1.0).fit(Z, y).reweight(1, objective="val")
 
 
 def test_extend_adds_helpful_pool_samples_only():
@@ -158,8 +177,31 @@ def test_experiment_smoke_run(tmp_path):
     out = experiment.run("synthetic_blobs", seeds=[0, 1], profile="smoke", out=tmp_path / "r")
     m = json.loads((out / "metrics.json").read_text())
     rows = {(r["model"], r["metric"]): r for r in m["results"]}
-    assert rows[("diva", "detect_auc")]["mean"] > 0.8  # blobs with 20 % flipped labels: easy
-    assert rows[("random", "detect_auc")]["mean"] < 0.7
+    # blobs with 40 % of each class moved to the next class: the clean validation set sees it
+    assert rows[("diva_val@pairflip40", "detect_auc")]["mean"] > 0.8
+    assert rows[("random@pairflip40", "detect_auc")]["mean"] < 0.7
+    acc = {k[0]: r["mean"] for k, r in rows.items() if k[1] == "test_acc"}
+    gap = acc["oracle@pairflip40"] - acc["original@pairflip40"]
+    assert gap > 0.02 and acc["diva@pairflip40"] - acc["original@pairflip40"] > gap / 2
+    assert acc["oracle@imbalance"] >= acc["original@imbalance"] - 0.02
+    assert not any(k[0].endswith("@imbalance") and k[1] == "detect_auc" for k in rows)
     assert {"extend_curve.png", "results.md"} <= {p.name for p in out.iterdir()}
-    with pytest.raises(ValueError, match="noise must be in"):
-        experiment.run("synthetic_blobs", seeds=[0], profile="smoke", overrides={"noise": 1.5})
+    with pytest.raises(ValueError, match="settings must be uniform<P>"):
+        experiment.run("synthetic_blobs", seeds=[0], profile="smoke",
+                       overrides={"settings": ("noisy",)})  # fmt: skip
+
+
+def test_settings_corrupt_as_named():
+    from reprkit.methods.diva.experiment import corrupt, resolve_config, split
+
+    y = np.repeat(np.arange(4), 50)
+    tr, va, te = split(y, 0, val_frac=0.1)
+    assert np.bincount(y[va]).tolist() == [5, 5, 5, 5]  # balanced
+    assert len(set(tr) | set(va) | set(te)) == len(y) and not set(tr) & set(te)
+    cfg = resolve_config("smoke", {"minority_classes": 2})
+    keep, given, flipped = corrupt(y, "pairflip20", 4, 0, cfg)
+    assert len(keep) == 200 and flipped.sum() == 40
+    assert ((given[flipped] - y[flipped]) % 4 == 1).all() and (given[~flipped] == y[~flipped]).all()
+    assert np.bincount(y[flipped]).tolist() == [10, 10, 10, 10]  # class-conditional
+    keep, given, flipped = corrupt(y, "imbalance", 4, 0, cfg)
+    assert sorted(np.bincount(given).tolist()) == [5, 5, 50, 50] and not flipped.any()

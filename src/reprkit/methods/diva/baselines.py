@@ -80,11 +80,11 @@ def random_scores(m: DIVA, seed: int = 0) -> np.ndarray:
 
 
 def diva_loo(m: DIVA) -> np.ndarray:
-    return m.score_samples(val=False)
+    return m.score_samples("loo")
 
 
 def diva_val(m: DIVA) -> np.ndarray:
-    return m.score_samples(val=True)
+    return m.score_samples("val")
 
 
 SCORERS = {

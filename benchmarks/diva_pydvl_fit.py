@@ -14,7 +14,7 @@ import sys
 import time
 
 import numpy as np
-from pydvl.valuation import Dataset, DataOOBValuation, KNNShapleyValuation
+from pydvl.valuation import DataOOBValuation, Dataset, KNNShapleyValuation
 from sklearn.ensemble import BaggingClassifier
 from sklearn.linear_model import RidgeClassifier
 from sklearn.neighbors import KNeighborsClassifier

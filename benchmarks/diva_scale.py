@@ -12,7 +12,6 @@ resident set, including the random data itself: N x D float64 = 8 N D bytes). Ru
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 

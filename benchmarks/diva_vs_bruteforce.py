@@ -56,7 +56,7 @@ def main() -> None:
     for i in np.random.default_rng(0).choice(n, args.fd, replace=False):
         e = torch.zeros(n, dtype=torch.float64)
         e[i] = h
-        fd = (float(m.objective(m.alpha_ + e, "loo")) - float(m.objective(m.alpha_ - e, "loo")))
+        fd = float(m.objective(m.alpha_ + e, "loo")) - float(m.objective(m.alpha_ - e, "loo"))
         worst = max(worst, abs(fd / (2 * h) - grad[i]) / (abs(grad).max()))
     print(json.dumps({
         "n": n, "d": x.shape[1],

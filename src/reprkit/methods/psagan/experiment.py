@@ -36,7 +36,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy.stats import ttest_rel
 
 from reprkit.core.config import check, config_to_dict, resolve_profile
 from reprkit.core.device import resolve_device
@@ -44,7 +43,7 @@ from reprkit.core.parallel import check_workers, fan_out
 from reprkit.core.seed import check_run_args
 from reprkit.datasets.timeseries import SeriesData, load_series, time_features
 from reprkit.eval.context_fid import ContextFID, position_bias
-from reprkit.eval.metrics import paired_difference
+from reprkit.eval.metrics import paired_text
 from reprkit.eval.report import RunRecorder, log
 from reprkit.methods.psagan.config import PSAGANConfig
 from reprkit.methods.psagan.forecast import ForecastConfig, Forecaster, nrmse
@@ -411,9 +410,7 @@ def _paired_note(results: dict[str, dict[str, list[float]]], length: int) -> str
         other = row.get("context_fid")
         if name == "psagan" or other is None or np.isnan(ours).any() or np.isnan(other).any():
             continue
-        m, sd, wins = paired_difference(ours, other, higher_is_better=False)
-        p = float(ttest_rel(ours, other).pvalue) if sd > 0 else float("nan")
-        parts.append(f"psagan - {name} {m:+.3g} ± {sd:.3g} (p {p:.3g}; {wins}/{len(ours)})")
+        parts.append(f"psagan - {name} {paired_text(ours, other, higher_is_better=False)}")
     return (
         f"Context-FID at length {length}, paired per-seed differences (mean ± std, two-sided "
         "paired t-test p, seeds where psagan is lower): " + "; ".join(parts)
@@ -565,17 +562,10 @@ def _forecasting(rec, data, cfg, seeds, dev, progress, ckpt_dir, setting: str) -
             res[name].append(nrmse(pred, test[scored]))
             log.info("forecast %s %s seed %d: NRMSE %.4f", setting, name, seed, res[name][-1])
     if len(seeds) > 1:
-        m, sd, wins = paired_difference(
-            res["real+psagan"], res["real_only"], higher_is_better=False
-        )
-        p = (
-            float(ttest_rel(res["real+psagan"], res["real_only"]).pvalue)
-            if sd > 0
-            else float("nan")
-        )
+        diff = paired_text(res["real+psagan"], res["real_only"], higher_is_better=False)
         rec.note(
-            f"Forecasting ({setting}): NRMSE of real+psagan - real only, paired per seed: "
-            f"{m:+.4f} ± {sd:.4f} (paired t-test p {p:.3g}; lower on {wins}/{len(seeds)} seeds)"
+            f"Forecasting ({setting}): NRMSE of real+psagan - real only, paired per seed "
+            f"(mean ± std, paired t-test p; seeds where lower): {diff}"
         )
     for name, vals in res.items():
         model = f"forecast@{name.removesuffix('_only')}"  # DESIGN.md: forecast@real, forecast@real+psagan

@@ -16,7 +16,7 @@ $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[graph,text,recsys,image,dev]'
+	$(BIN)/pip install -q -e '.[graph,text,recsys,image,dev,ray]'
 	touch $@ $(VENV)/.installed-demo
 
 demo: $(VENV)/.installed-demo

@@ -132,7 +132,7 @@ def test_psagan_smoke_run_and_resume(tmp_path):
     r = runner.invoke(app, [*args[:-1], str(tmp_path / "w0"), "--workers", "0"])
     assert r.exit_code == 2 and "workers must be a positive integer" in r.output
     r = runner.invoke(app, ["grda", "run", "--dataset", "spiral15", "--workers", "2"])
-    assert r.exit_code == 2 and "trains in one process" in r.output
+    assert r.exit_code == 2 and "runs in one process" in r.output
 
 
 def test_cli_start_up_imports_no_heavy_library():

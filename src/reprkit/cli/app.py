@@ -119,22 +119,41 @@ def _method_app(spec: registry.MethodSpec) -> typer.Typer:
         workers: Annotated[
             int,
             typer.Option(
-                help="train that many models at a time in CPU worker processes, each with "
-                "cores/workers threads (psagan)"
+                help="run that many independent cells (seed x setting, or models) at a time: "
+                "local processes (executor serial) or Ray CPUs (executor ray)"
             ),
         ] = 1,
+        executor: Annotated[
+            str,
+            typer.Option(
+                help="serial (this machine; --workers > 1: local processes) or ray (needs the "
+                "ray extra)"
+            ),
+        ] = "serial",
+        ray_address: Annotated[
+            str | None,
+            typer.Option(help="join the Ray cluster at this address (default: a local Ray)"),
+        ] = None,
     ) -> None:
         """Run the paper's headline experiment and write metrics.json, results.md, plots."""
+        from reprkit.core.cells import Engine
+
         experiment = spec.load_experiment()
-        extra = {}
+        extra: dict[str, object] = {}
         if resume:
             if "resume" not in inspect.signature(experiment.run).parameters:
                 _fail(ValueError(f"--resume: the {spec.name} experiment has no checkpoints"))
             extra["resume"] = True
-        if workers != 1:
-            if "workers" not in inspect.signature(experiment.run).parameters:
-                _fail(ValueError(f"--workers: the {spec.name} experiment trains in one process"))
-            extra["workers"] = workers
+        try:
+            engine = Engine(executor, workers, ray_address).validate()
+        except ValueError as e:
+            _fail(e)
+        if engine != Engine():
+            if "engine" not in inspect.signature(experiment.run).parameters:
+                _fail(ValueError(
+                    f"--workers / --executor: the {spec.name} experiment runs in one process"
+                ))  # fmt: skip
+            extra["engine"] = engine
         try:
             path = experiment.run(
                 dataset=dataset,

@@ -18,9 +18,9 @@ from typing import Any
 import torch
 from torch_geometric.data import Data
 
+from reprkit.core.cells import Cell, Engine, run_cells
 from reprkit.core.config import config_to_dict, resolve_profile
 from reprkit.core.device import resolve_device
-from reprkit.core.progress import progress_bar
 from reprkit.core.seed import check_run_args
 from reprkit.datasets.graphs import PLANETOID, load_graph, random_node_split, row_normalize
 from reprkit.eval.metrics import feature_contribution_ratio
@@ -217,14 +217,17 @@ def run(
     out: str | Path | None = None,
     device: str = "auto",
     progress: bool | None = None,
+    engine: Engine | None = None,
 ) -> Path:
-    """Run the experiment and write its run folder; returns the folder's path.
+    """Run the experiment and write its run folder; returns the folder's path. Each seed is a
+    cell run on ``engine`` (default: serially in this process; core/cells.py).
 
     Everything is checked (dataset, seeds, profile, overrides, device, output folder, data file)
     before any training starts.
     """
     seeds = check_run_args(dataset, DATASETS, seeds)
     cfg = resolve_config(profile, overrides)
+    engine = (engine or Engine()).validate()
     if cfg.split.node_split == "public" and dataset not in PLANETOID:
         raise ValueError(
             f"split.node_split='public' needs a Planetoid dataset {list(PLANETOID)}, got {dataset!r}"
@@ -244,8 +247,9 @@ def run(
 
     def body(rec: RunRecorder) -> None:
         per_seed: dict[tuple[str, str], list[float]] = defaultdict(list)
-        for seed in progress_bar(seeds, desc=f"coldbrew/{dataset}", progress=progress):
-            for key, v in run_seed(data, cfg, seed, dev, progress=False).items():
+        cells = [Cell(f"seed={seed}", run_seed, (data, cfg, seed, dev)) for seed in seeds]
+        for result in run_cells(cells, engine, desc=f"coldbrew/{dataset}", progress=progress):
+            for key, v in result.items():
                 per_seed[key].append(v)
         for (model, metric), values in per_seed.items():
             paper = PAPER.get((dataset, model, metric))

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from reprkit.core.cells import Cell, Engine, run_cells
 from reprkit.core.config import check, config_to_dict, resolve_profile
 from reprkit.core.device import resolve_device
 from reprkit.core.seed import check_run_args
@@ -219,6 +220,51 @@ def _accuracies(
     return out
 
 
+def _prepare(x_all, y_all, setting, seed, cfg):
+    """Standardised features and the (setting, seed) split: (x, tr_all, tr, va, te, given,
+    flipped)."""
+    n_classes = int(y_all.max()) + 1
+    tr_all, va, te = split(y_all, seed, cfg.val_frac)
+    mu, sd = x_all[tr_all].mean(0), x_all[tr_all].std(0) + 1e-8
+    x = (x_all - mu) / sd
+    keep, given, flipped = corrupt(y_all[tr_all], setting, n_classes, seed, cfg)
+    return x, tr_all, tr_all[keep], va, te, given, flipped
+
+
+def run_cell(
+    x_all: np.ndarray, y_all: np.ndarray, setting: str, seed: int, cfg: DIVAExperimentConfig
+) -> dict[str, Any]:
+    """One (setting, seed) cell: {"rows": {(row, metric): value}, "size": (train, val, test),
+    "secs": seconds of one DIVA fit + LOO derivative (None under imbalance)}."""
+    kind, _ = parse_setting(setting)
+    x, tr_all, tr, va, te, given, flipped = _prepare(x_all, y_all, setting, seed, cfg)
+    rows: dict[tuple[str, str], float] = {}
+    secs = None
+    if kind != "imbalance":
+        start = time.perf_counter()
+        m = DIVA(cfg.diva).fit(x[tr], given, val=(x[va], y_all[va]))
+        m.score_samples("loo")
+        secs = time.perf_counter() - start
+        scores = {n: SCORERS[n](m) for n in cfg.scorers}
+        scores["diva"] = scores.get("diva_val", SCORERS["diva_val"](m))
+        if cfg.ce_temperature > 0:
+            ce = replace(cfg.diva, loss="ce", temperature=cfg.ce_temperature)
+            scores["diva_loo_ce"] = DIVA(ce).fit(x[tr], given).score_samples("loo")
+        for name, sc in scores.items():
+            for metric, v in _detection(name, sc, flipped).items():
+                rows[(f"{name}@{setting}", metric)] = v
+    accs = _accuracies(x, y_all, tr, va, te, given, cfg)
+    oracle = tr if kind != "imbalance" else tr_all
+    accs["oracle"] = float(
+        (DIVA(cfg.diva).fit(x[oracle], y_all[oracle]).predict(x[te]) == y_all[te]).mean()
+    )
+    for name, v in accs.items():
+        rows[(f"{name}@{setting}", "test_acc")] = v
+    log.info("%s seed %d: noisy %.3f, diva (val reweighting) %.3f, oracle %.3f",
+             setting, seed, accs["original"], accs["diva"], accs["oracle"])  # fmt: skip
+    return {"rows": rows, "size": (len(tr), len(va), len(te)), "secs": secs}
+
+
 def run(
     dataset: str = "digits",
     seeds: Sequence[int] = (0, 1, 2, 3, 4),
@@ -227,9 +273,13 @@ def run(
     out: str | Path | None = None,
     device: str = "auto",
     progress: bool | None = None,
+    engine: Engine | None = None,
 ) -> Path:
+    """Run the experiment; its (setting, seed) cells run on ``engine`` (default: serially in
+    this process)."""
     seeds = check_run_args(dataset, DATASETS, seeds)
     cfg = resolve_config(profile, overrides)
+    engine = (engine or Engine()).validate()
     x_all, y_all, how = load_features(dataset)
     n_classes = int(y_all.max()) + 1
     rec = RunRecorder(
@@ -238,46 +288,21 @@ def run(
     )  # fmt: skip
 
     def body(rec: RunRecorder) -> None:
+        cells = [Cell(f"{setting}/seed={seed}", run_cell, (x_all, y_all, setting, seed, cfg))
+                 for setting in cfg.settings for seed in seeds]  # fmt: skip
+        results = run_cells(cells, engine, desc=f"diva/{dataset}", progress=progress)
         rows: dict[tuple[str, str], list[float]] = {}
-        secs: list[float] = []
+        for res in results:
+            for key, v in res["rows"].items():
+                rows.setdefault(key, []).append(v)
+        sizes = {c.args[2]: r["size"] for c, r in zip(cells, results, strict=True)}
+        secs = [r["secs"] for r in results if r["secs"] is not None]
+        noisy = [st for st in cfg.settings if parse_setting(st)[0] != "imbalance"]
         curve = None
-        sizes = {}
-        for setting in cfg.settings:
-            kind, _ = parse_setting(setting)
-            for seed in seeds:
-                tr_all, va, te = split(y_all, seed, cfg.val_frac)
-                mu, sd = x_all[tr_all].mean(0), x_all[tr_all].std(0) + 1e-8
-                x = (x_all - mu) / sd
-                keep, given, flipped = corrupt(y_all[tr_all], setting, n_classes, seed, cfg)
-                tr = tr_all[keep]
-                sizes[setting] = (len(tr), len(va), len(te))
-                if kind != "imbalance":
-                    start = time.perf_counter()
-                    m = DIVA(cfg.diva).fit(x[tr], given, val=(x[va], y_all[va]))
-                    m.score_samples("loo")
-                    secs.append(time.perf_counter() - start)
-                    scores = {n: SCORERS[n](m) for n in cfg.scorers}
-                    scores["diva"] = scores.get("diva_val", SCORERS["diva_val"](m))
-                    if cfg.ce_temperature > 0:
-                        ce = replace(cfg.diva, loss="ce", temperature=cfg.ce_temperature)
-                        scores["diva_loo_ce"] = DIVA(ce).fit(x[tr], given).score_samples("loo")
-                    for name, s in scores.items():
-                        for metric, v in _detection(name, s, flipped).items():
-                            rows.setdefault((f"{name}@{setting}", metric), []).append(v)
-                accs = _accuracies(x, y_all, tr, va, te, given, cfg)
-                oracle = tr if kind != "imbalance" else tr_all
-                accs["oracle"] = float(
-                    (
-                        DIVA(cfg.diva).fit(x[oracle], y_all[oracle]).predict(x[te]) == y_all[te]
-                    ).mean()
-                )
-                for name, v in accs.items():
-                    rows.setdefault((f"{name}@{setting}", "test_acc"), []).append(v)
-                log.info("%s %s seed %d: noisy %.3f, diva (val reweighting) %.3f, oracle %.3f",
-                         dataset, setting, seed, accs["original"], accs["diva"], accs["oracle"])  # fmt: skip
-                if curve is None and kind != "imbalance" and cfg.extend_max > 0:
-                    curve = _extend_curve(x, y_all, given, tr, va, te, cfg, seed)
-                    curve["setting"] = setting
+        if noisy and cfg.extend_max > 0:
+            x, _, tr, va, te, given, _ = _prepare(x_all, y_all, noisy[0], seeds[0], cfg)
+            curve = _extend_curve(x, y_all, given, tr, va, te, cfg, seeds[0])
+            curve["setting"] = noisy[0]
         for (model, metric), vals in rows.items():
             rec.add(model, metric, vals)
         rec.note(

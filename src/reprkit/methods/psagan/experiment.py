@@ -37,9 +37,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from reprkit.core.cells import Cell, Engine, run_cells
 from reprkit.core.config import check, config_to_dict, resolve_profile
 from reprkit.core.device import resolve_device
-from reprkit.core.parallel import check_workers, fan_out
 from reprkit.core.seed import check_run_args
 from reprkit.datasets.timeseries import SeriesData, load_series, time_features
 from reprkit.eval.context_fid import ContextFID, position_bias
@@ -162,18 +162,21 @@ def run(
     device: str = "auto",
     progress: bool | None = None,
     resume: bool = False,
-    workers: int = 1,
+    engine: Engine | None = None,
 ) -> Path:
     """Train every model at every length and seed; write the run folder. ``resume``: continue
-    an interrupted run in ``out`` from its checkpoints. ``workers`` > 1: the GANs are trained
-    first, that many at a time in worker processes on the CPU (core/parallel.py), then scored
-    in this process as before."""
+    an interrupted run in ``out`` from its checkpoints. A parallel ``engine`` (local worker
+    processes or Ray, core/cells.py): the GANs are trained first, each a cell, on the CPU, then
+    scored in this process as before."""
     seeds = check_run_args(dataset, DATASETS, seeds, resume=resume, out=out)
-    workers = check_workers(workers)
+    engine = (engine or Engine()).validate()
     cfg = resolve_config(profile, overrides)
     dev = resolve_device(device)
-    if workers > 1 and dev.type != "cpu":
-        raise ValueError(f"workers > 1 trains on the CPU; got device {dev} (use --device cpu)")
+    if engine.parallel and dev.type != "cpu":
+        raise ValueError(
+            f"parallel training (workers > 1 or Ray) runs on the CPU; got device {dev} "
+            "(use --device cpu)"
+        )
     data = load_series(dataset)
     held = int((np.round(cfg.holdout * data.lengths)).max())
     if max(cfg.lengths) > held:
@@ -199,7 +202,7 @@ def run(
         curves: dict[str, list[tuple[int, float]]] = {}
         biases: dict[str, np.ndarray] = {}
         train_values, held_values = holdout_split(data.values, cfg.holdout)
-        trained = _train_all(data, train_values, cfg, seeds, ckpt_dir, workers, progress)
+        trained = _train_all(data, train_values, cfg, seeds, ckpt_dir, engine, progress)
         for length in cfg.lengths:
             first = length == cfg.lengths[0]
             yard = Yardstick(train_values, held_values, data.seasons, length, cfg)
@@ -435,11 +438,11 @@ def _forecast_length(cfg) -> int | None:
     return min((n for n in cfg.lengths if n >= f.context + f.horizon), default=None)
 
 
-def _train_all(data, train_values, cfg, seeds, ckpt_dir, workers, progress) -> dict:
-    """With ``workers`` > 1: train every GAN of the run (the table's and the forecasting
-    settings') to its checkpoint in worker processes; {checkpoint: (seconds, snapshots)}.
-    The scoring loop then loads each finished checkpoint instead of training."""
-    if workers == 1:
+def _train_all(data, train_values, cfg, seeds, ckpt_dir, engine, progress) -> dict:
+    """With a parallel ``engine``: train every GAN of the run (the table's and the forecasting
+    settings') to its checkpoint, each a cell; {checkpoint: (seconds, snapshots)}. The scoring
+    loop then loads each finished checkpoint instead of training."""
+    if not engine.parallel:
         return {}
     jobs = []  # (cost, job)
     for length in cfg.lengths:
@@ -454,8 +457,8 @@ def _train_all(data, train_values, cfg, seeds, ckpt_dir, workers, progress) -> d
             gcfg = replace(cfg.psagan, length=length, seed=seed)
             ckpt = ckpt_dir / f"{setting}_{length}_seed{seed}.pt"
             jobs.append((_COST["psagan"] * length, (values, data.seasons, gcfg, ckpt, 0)))
-    jobs.sort(key=lambda j: -j[0])
-    done = fan_out(_worker_fit, [j for _, j in jobs], workers, desc="GANs", progress=progress)
+    cells = [Cell(Path(job[3]).stem, _worker_fit, job, cost) for cost, job in jobs]
+    done = run_cells(cells, engine, desc="GANs", progress=progress)
     return {job[3]: res for (_, job), res in zip(jobs, done, strict=True)}
 
 

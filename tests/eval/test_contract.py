@@ -41,18 +41,67 @@ def test_every_method_declares_its_rows_and_has_a_synthetic_dataset():
         assert ds in registry.methods()[name].datasets
 
 
+@pytest.fixture(scope="module")
+def local_ray():
+    """A local Ray with 2 CPUs shared by the module's runs (None without the ray extra)."""
+    try:
+        import ray
+    except ImportError:
+        yield None
+        return
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+def _values(out):
+    return {  # an undefined value (written as null) as NaN
+        (r["model"], r["metric"]): [float("nan") if v is None else v for v in r["per_seed"]]
+        for r in json.loads((out / "metrics.json").read_text())["results"]
+    }
+
+
+@pytest.fixture
+def one_thread():
+    """torch on one thread, as each Ray task: float summation order is then the same."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+TIMINGS = {"seconds", "attr_s_per_1k", "search_time_s"}
+
+
 @pytest.mark.parametrize("method", sorted(SYNTHETIC))
-def test_smoke_run_keeps_the_metrics_contract(method, tmp_path, tiny_encoder):
+def test_smoke_run_keeps_the_metrics_contract(
+    method, tmp_path, tiny_encoder, local_ray, one_thread
+):
+    """Serial, then the same run as Ray tasks (2 workers, 1 thread each; core/cells.py): the
+    contract holds and every result but the timings equals the serial run's, up to float
+    summation order (Ray also runs numpy's BLAS on one thread: RIM's Hawkes fits move by 3e-5)."""
+    from reprkit.core.cells import Engine
+
     over = {}
     if method == "giant":
         over = {"giant.encoder.model": tiny_encoder}
     if method == "transencoder":
         over = {"transencoder.base_model": tiny_encoder}
     run = registry.methods()[method].load_experiment().run
-    out = run(SYNTHETIC[method], seeds=[0, 1], profile="smoke", overrides=over,
-              out=tmp_path / method, progress=False)  # fmt: skip
+    args = dict(seeds=[0, 1], profile="smoke", overrides=over, device="cpu", progress=False)
+    out = run(SYNTHETIC[method], out=tmp_path / method, **args)
     metrics = json.loads((out / "metrics.json").read_text())
     assert check_metrics(metrics, method) == []
+    if local_ray is None:
+        pytest.skip("serial vs Ray needs the ray extra")
+    serial = _values(out)
+    other = _values(run(SYNTHETIC[method], out=tmp_path / "ray", engine=Engine("ray", 2), **args))
+    assert other.keys() == serial.keys()
+    for k, v in serial.items():
+        if k[1] not in TIMINGS:
+            assert other[k] == pytest.approx(v, rel=1e-4, abs=1e-6, nan_ok=True), k
 
 
 def test_the_contract_check_finds_problems():

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from reprkit.core.cells import Cell, Engine, run_cells
 from reprkit.core.config import check, config_to_dict, resolve_profile
 from reprkit.core.device import resolve_device
 from reprkit.core.io import atomic_write_json
@@ -138,10 +139,13 @@ def run(
     device: str = "auto",
     progress: bool | None = None,
     resume: bool = False,
+    engine: Engine | None = None,
 ) -> Path:
     """Search and train for every seed; write the run folder. ``resume``: continue an
-    interrupted run in ``out`` (finished searches and trainings are read back)."""
+    interrupted run in ``out`` (finished searches and trainings are read back). Each seed is a
+    cell run on ``engine`` (default: serially; core/cells.py)."""
     seeds = check_run_args(dataset, DATASETS, seeds, resume=resume, out=out)
+    engine = (engine or Engine()).validate()
     cfg = resolve_config(profile, overrides)
     dev = resolve_device(device)
     data = load_images(dataset)
@@ -165,18 +169,17 @@ def run(
         history: list[list[float]] = []
         search_s: list[float] = []
         net_acc: list[dict] = []
-        for seed in seeds:
-            if "deepaa" in cfg.augmentations:
-                pol, saved = _search(data, cfg, seed, dev, progress, ckpt)
-                policies[seed], search_s = pol, [*search_s, saved["seconds"]]
-                history = history or saved["history"]
-                net_acc.append(saved.get("search_net_acc", {}))
+        cells = [Cell(f"seed={seed}", run_seed, (data, x, y, cfg, seed, dev, ckpt, official))
+                 for seed in seeds]  # fmt: skip
+        for seed, r in zip(seeds, run_cells(cells, engine, desc=f"deepaa/{dataset}",
+                                            progress=progress), strict=True):  # fmt: skip
+            if r["saved"] is not None:
+                policies[seed], search_s = r["policy"], [*search_s, r["saved"]["seconds"]]
+                history = history or r["saved"]["history"]
+                net_acc.append(r["saved"].get("search_net_acc", {}))
             for aug in cfg.augmentations:
-                use = official if aug == "deepaa_official" else policies.get(seed)
-                a, s = _train(x, y, data, cfg, aug, use, seed, dev, progress, ckpt)
-                acc[aug].append(a)
-                secs[aug].append(s)
-                log.info("%s seed %d %s: test acc %.4f (%.0f s)", dataset, seed, aug, a, s)
+                acc[aug].append(r["acc"][aug])
+                secs[aug].append(r["secs"][aug])
         for aug in cfg.augmentations:
             rec.add(aug, "test_acc", acc[aug])
         if search_s:
@@ -247,6 +250,20 @@ def _once(path: Path, compute: Callable[[], dict]) -> dict:
     out = compute() | {"seconds": time.perf_counter() - start}
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_json(path, out)
+    return out
+
+
+def run_seed(data, x, y, cfg, seed, dev, ckpt: Path, official) -> dict[str, Any]:
+    """One seed's cell: the search (if ``deepaa`` is among the rows), then one training per
+    augmentation; {"policy", "saved" (the search's checkpoint) or None, "acc", "secs"}."""
+    out: dict[str, Any] = {"policy": None, "saved": None, "acc": {}, "secs": {}}
+    if "deepaa" in cfg.augmentations:
+        out["policy"], out["saved"] = _search(data, cfg, seed, dev, False, ckpt)
+    for aug in cfg.augmentations:
+        use = official if aug == "deepaa_official" else out["policy"]
+        a, sec = _train(x, y, data, cfg, aug, use, seed, dev, False, ckpt)
+        out["acc"][aug], out["secs"][aug] = a, sec
+        log.info("seed %d %s: test acc %.4f (%.0f s)", seed, aug, a, sec)
     return out
 
 

@@ -24,9 +24,9 @@ import scipy.sparse as sp
 import torch
 from sklearn.preprocessing import normalize
 
+from reprkit.core.cells import Cell, Engine, run_cells
 from reprkit.core.config import check, config_to_dict, resolve_profile
 from reprkit.core.device import resolve_device
-from reprkit.core.progress import progress_bar
 from reprkit.core.seed import check_run_args, seeded
 from reprkit.datasets.graphs import random_node_split
 from reprkit.datasets.text_graphs import load_text_graph
@@ -307,6 +307,57 @@ def evaluate_features(
     return out
 
 
+def _needs_frozen(cfg: GiantExperimentConfig) -> bool:
+    """Whether the frozen MiniLM is a row, or the reference of a fitted encoder's diagnostics."""
+    fitted = [cfg.giant if f == "giant" else cfg.xrlinear for f in cfg.features if f in FITTED]
+    diag = cfg.holdout > 0 and any(g.encoder.kind != "linear" for g in fitted)
+    return "minilm" in cfg.features or diag
+
+
+def feature_cell(feat, cfg, data, texts, dev, seeds, splits, frozen) -> dict[str, Any]:
+    """One unfitted feature set (``tfidf``, ``tfidf_nbr``, ``minilm``): build it (the MiniLM's
+    is ``frozen``, built once by the run) and evaluate every downstream model on every split."""
+    if feat == "minilm":
+        (x, secs), facts = frozen, {"dim": frozen[0].shape[1]}
+        x = standardize(x)
+    else:
+        start = time.perf_counter()
+        x, facts = build_features(feat, cfg, data, texts, dev)
+        secs = round(time.perf_counter() - start, 1)
+    log.info("features %s built in %.1f s", feat, secs)
+    return {
+        "note": f"features `{feat}`: {facts}, built in {secs} s",
+        "rows": evaluate_features(feat, x, data, seeds, splits, cfg.downstream, dev),
+    }
+
+
+def fit_cell(feat, f, cfg, data, texts, dev, seeds, splits, frozen) -> dict[str, Any]:
+    """One fitted feature set (``giant``, ``xrlinear``) at fit seed ``f``: hold out edges, fit,
+    transform, the neighbourhood diagnostics on the held-out edges, and every downstream model
+    on every split."""
+    kept, held = holdout_edges(data.edge_index, data.num_nodes, cfg.holdout, f)
+    gcfg = replace(cfg.giant if feat == "giant" else cfg.xrlinear, seed=f)
+    start = time.perf_counter()
+    model = GiantXRT(gcfg, device=dev, progress=False).fit(kept, texts)
+    secs = round(time.perf_counter() - start, 1)
+    log.info("features %s built in %.1f s", feat, secs)
+    raw = model.transform(texts)
+    st = model.stats_
+    note = (
+        f"features `{feat}` (fit seed {f}, {held.shape[1] // 2} of the undirected "
+        f"edges held out): dim {raw.shape[1]}, tree {model.tree_sizes_}, encoder "
+        f"fine-tuned on levels {st.levels} ({st.steps} updates), last loss per level "
+        f"{[round(v, 4) for v in st.last_loss]}, built in {secs} s"
+    )
+    diag = {}
+    if cfg.holdout > 0:
+        linear = model.config.encoder.kind == "linear"  # its input: the TF-IDF rows
+        ref = model.vectorizer_.transform(texts) if linear else frozen[0]
+        diag = neighbourhood_diagnostics(model, feat, ref, raw, kept, held, data.num_nodes)
+    rows = evaluate_features(feat, standardize(raw), data, seeds, splits, cfg.downstream, dev)
+    return {"note": note, "diag": diag, "rows": rows}
+
+
 def run(
     dataset: str = "cora_text",
     seeds: Sequence[int] = (0, 1, 2),
@@ -315,9 +366,13 @@ def run(
     out: str | Path | None = None,
     device: str = "auto",
     progress: bool | None = None,
+    engine: Engine | None = None,
 ) -> Path:
-    """Run the feature comparison and write its run folder; returns the folder's path."""
+    """Run the feature comparison and write its run folder; returns the folder's path. Each
+    feature set (and each fit seed of a fitted one) is a cell run on ``engine`` (default:
+    serially; core/cells.py)."""
     seeds = check_run_args(dataset, DATASETS, seeds)
+    engine = (engine or Engine()).validate()
     cfg = resolve_config(profile, overrides)
     dev = resolve_device(device)
     data, texts = load_text_graph(dataset)
@@ -338,58 +393,35 @@ def run(
         results: dict[tuple[str, str], list[float]] = defaultdict(list)
         per_fit: dict[str, list[list[float]]] = defaultdict(list)  # mlp@giant -> fits x splits
         diagnostics: dict[tuple[str, str], list[float]] = defaultdict(list)
-        frozen: torch.Tensor | None = None  # raw frozen MiniLM embeddings
-
-        def evaluate(feat: str, x: torch.Tensor) -> dict[str, tuple[list[float], list[float]]]:
-            return evaluate_features(feat, x, data, seeds, splits, cfg.downstream, dev)
-
-        def timed(feat: str, fn):
+        # the raw frozen MiniLM embeddings, built once here when a row or a diagnostic needs them
+        frozen = None
+        if _needs_frozen(cfg):
             start = time.perf_counter()
-            value = fn()
-            secs = round(time.perf_counter() - start, 1)
-            log.info("features %s built in %.1f s", feat, secs)
-            return value, secs
-
-        for feat in progress_bar(cfg.features, desc="features", progress=progress):
+            frozen = build_features("minilm", cfg, data, texts, dev)[0]
+            frozen = (frozen, round(time.perf_counter() - start, 1))
+        common = (cfg, data, texts, dev, seeds, splits, frozen)
+        cells = []
+        for feat in cfg.features:
             if feat not in FITTED:
-                (x, facts), secs = timed(
-                    feat, lambda f=feat: build_features(f, cfg, data, texts, dev)
-                )
-                if feat == "minilm":
-                    frozen, x = x, standardize(x)
-                rec.note(f"features `{feat}`: {facts}, built in {secs} s")
-                for row, (acc, val) in evaluate(feat, x).items():
+                cells.append(Cell(feat, feature_cell, (feat, *common)))
+            else:
+                cells += [Cell(f"{feat}/fit={f}", fit_cell, (feat, f, *common), cost=10.0)
+                          for f in cfg.fit_seeds]  # fmt: skip
+        done = iter(run_cells(cells, engine, desc="features", progress=progress))
+        for feat in cfg.features:
+            if feat not in FITTED:
+                r = next(done)
+                rec.note(r["note"])
+                for row, (acc, val) in r["rows"].items():
                     results[(row, "acc")], results[(row, "val_acc")] = acc, val
                 continue
             fits = []
-            for f in cfg.fit_seeds:
-                kept, held = holdout_edges(data.edge_index, data.num_nodes, cfg.holdout, f)
-                gcfg = replace(cfg.giant if feat == "giant" else cfg.xrlinear, seed=f)
-                model, secs = timed(
-                    feat,
-                    lambda g=gcfg, k=kept: GiantXRT(g, device=dev, progress=progress).fit(k, texts),
-                )
-                raw = model.transform(texts)
-                st = model.stats_
-                rec.note(
-                    f"features `{feat}` (fit seed {f}, {held.shape[1] // 2} of the undirected "
-                    f"edges held out): dim {raw.shape[1]}, tree {model.tree_sizes_}, encoder "
-                    f"fine-tuned on levels {st.levels} ({st.steps} updates), last loss per level "
-                    f"{[round(v, 4) for v in st.last_loss]}, built in {secs} s"
-                )
-                if cfg.holdout > 0:
-                    if model.config.encoder.kind == "linear":  # its input: the TF-IDF rows
-                        ref = model.vectorizer_.transform(texts)
-                    else:
-                        if frozen is None:
-                            frozen = build_features("minilm", cfg, data, texts, dev)[0]
-                        ref = frozen
-                    diag = neighbourhood_diagnostics(
-                        model, feat, ref, raw, kept, held, data.num_nodes
-                    )
-                    for key, v in diag.items():
-                        diagnostics[key].append(v)
-                fits.append(evaluate(feat, standardize(raw)))
+            for _ in cfg.fit_seeds:
+                r = next(done)
+                rec.note(r["note"])
+                for key, v in r["diag"].items():
+                    diagnostics[key].append(v)
+                fits.append(r["rows"])
             for row in fits[0]:
                 for i, metric in enumerate(("acc", "val_acc")):
                     by_fit = np.array([fit[row][i] for fit in fits])  # (fits, splits)

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from reprkit.core.cells import Cell, Engine, run_cells
 from reprkit.core.config import check, config_to_dict, resolve_profile
 from reprkit.core.device import resolve_device
 from reprkit.core.seed import check_run_args
@@ -186,9 +187,12 @@ def run(
     out: str | Path | None = None,
     device: str = "auto",
     progress: bool | None = None,
+    engine: Engine | None = None,
 ) -> Path:
-    """Run every adapter on the dataset's task(s) and write the run folder."""
+    """Run every adapter on the dataset's task(s) and write the run folder; each (task,
+    adapter) is a cell run on ``engine`` (default: serially; core/cells.py)."""
     seeds = check_run_args(dataset, DATASETS, seeds)
+    engine = (engine or Engine()).validate()
     cfg = resolve_config(profile, {**DATASET_SETTINGS.get(dataset, {}), **(overrides or {})})
     dev = resolve_device(device)
     names = [f"tpt48_{t}" for t in TPT48_TASKS] if dataset == "tpt48" else [dataset]
@@ -206,17 +210,23 @@ def run(
         fractions=not regression,
     )
 
+    adapters = [a for a in cfg.adapters if not regression or a in REGRESSION_ADAPTERS]
+
     def body(rec: RunRecorder) -> None:
         per_domain: dict[tuple[str, str], np.ndarray] = {}
+        # one cell per (task, adapter): all seeds of a row train together (fit_seeds)
+        cells = [Cell(f"{name}/{adapt}", run_adapter, (adapt, data, cfg, seeds, dev, False))
+                 for name, data in tasks.items() for adapt in adapters]  # fmt: skip
+        results = dict(zip((c.name for c in cells), run_cells(cells, engine, desc="grda",
+                                                               progress=progress), strict=True))  # fmt: skip
         for t, (name, data) in enumerate(tasks.items()):
-            adapters = [a for a in cfg.adapters if not regression or a in REGRESSION_ADAPTERS]
             metric = "target_mse" if regression else "target_acc"  # DESIGN.md names
             # the first task holds the plain model names; others get their task as a suffix
             suffix = "" if t == 0 else f"@{name.removeprefix('tpt48_')}"
             secs: dict[str, float] = {}
             rows: dict[str, list[float]] = {}
             for adapt in adapters:
-                scores, doms, secs[adapt] = run_adapter(adapt, data, cfg, seeds, dev, progress)
+                scores, doms, secs[adapt] = results[f"{name}/{adapt}"]
                 rows[adapt] = scores
                 for seed, score in zip(seeds, scores, strict=True):
                     log.info("%s %s seed %d: %.4f", name, adapt, seed, score)

@@ -11,6 +11,8 @@ every split.
 
 from __future__ import annotations
 
+import functools
+import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from reprkit.core.cells import Cell, Engine, run_cells
 from reprkit.core.config import check, config_to_dict, resolve_profile
 from reprkit.core.device import resolve_device
 from reprkit.core.seed import check_run_args, seeded
@@ -84,6 +87,72 @@ def resolve_config(
     return resolve_profile(InDomainExperimentConfig(), PROFILES, profile, overrides)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A factor-image dataset pooled and normalised for the experiment."""
+
+    data: Any  # FactorImages
+    x: torch.Tensor  # pooled images in [0, 1]
+    targets: torch.Tensor  # split factors normalised to [0, 1] over the grid
+    cols: list[int]  # the split factors' columns
+    names: list[str]
+    keep: list[int]  # the factors in the headline (orientation left out)
+
+
+def prepare(dataset: str, size: int) -> Prepared:
+    """Load, pool to ``size`` and normalise once per process and data folder (every cell of a
+    run reuses it)."""
+    return _prepare(dataset, size, os.environ.get("REPRKIT_DATA", ""))
+
+
+@functools.lru_cache(maxsize=2)
+def _prepare(dataset: str, size: int, _data_root: str) -> Prepared:
+    data = load_factor_images(dataset)
+    cols = data.split_columns()
+    names = [data.names[i] for i in cols]
+    keep = [i for i, n in enumerate(names) if n != "orientation"]
+    k = max(1, data.images.shape[-1] // size)  # pooled in chunks: Shapes3D / MPI3D are big
+    x = torch.cat([F.avg_pool2d(c.float() / 255, k) for c in data.images.split(8192)])
+    grid = data.values[:, cols]
+    lo, hi = grid.min(0), grid.max(0)
+    targets = torch.from_numpy((grid - lo) / np.where(hi > lo, hi - lo, 1.0)).float()
+    return Prepared(data, x, targets, cols, names, keep)
+
+
+def run_cell(
+    dataset: str, cfg: InDomainExperimentConfig, model: str, kind: str, seed: int, scatter: bool
+) -> dict[str, Any]:
+    """One (model, split, seed) cell: {"per": {metric: value}, "secs", "fraction" (the split's
+    test share), "scatter": (true, predicted, training targets) or None}."""
+    p = prepare(dataset, cfg.size)
+    ratio = cfg.ratio or p.data.ratio
+    train, test = make_split(p.data.factors, kind, ratio, seed, p.cols)
+    start = time.perf_counter()
+    with seeded(seed) as (gen, _):
+        net = train_model(
+            model, p.x[train], p.targets[train], steps=cfg.steps, batch_size=cfg.batch_size,
+            lr=cfg.lr, beta=cfg.beta, factors=p.data.factors[train], gen=gen, progress=False,
+        )  # fmt: skip
+    secs = time.perf_counter() - start
+    pred = predict(net, p.x[test])
+    r2 = r2_per_factor(pred, p.targets[test].numpy(), p.targets.numpy())
+    per = {f"r2_{name}": float(v) for name, v in zip(p.names, r2, strict=True)}
+    # the headline: without orientation (ill-posed under the shapes' symmetries)
+    per["r2_mean"] = float(r2[p.keep].mean())
+    if len(p.keep) < len(p.names):
+        per["r2_with_orientation"] = float(r2.mean())
+    shown = None
+    if kind == "extrapolation":
+        reach = extrapolation_reach(pred, p.targets[test], p.targets[train])
+        per |= {f"reach_{name}": float(v) for name, v in zip(p.names, reach, strict=True)}
+        per["reach_no_orientation"] = float(reach[p.keep].mean())
+        if scatter:
+            pick = np.random.default_rng(0).choice(len(pred), min(2000, len(pred)), replace=False)
+            shown = (p.targets[test][pick].numpy(), pred[pick], p.targets[train].numpy())
+    log.info("%s %s seed %d: R² %.3f", model, kind, seed, r2.mean())
+    return {"per": per, "secs": secs, "fraction": float(test.mean()), "scatter": shown}
+
+
 def run(
     dataset: str = "dsprites",
     seeds: Sequence[int] = (0, 1, 2),
@@ -92,73 +161,55 @@ def run(
     out: str | Path | None = None,
     device: str = "auto",
     progress: bool | None = None,
+    engine: Engine | None = None,
 ) -> Path:
+    """Train every model family on every split and seed; write the run folder. Each (model,
+    split, seed) is a cell run on ``engine`` (default: serially; core/cells.py)."""
     seeds = check_run_args(dataset, DATASETS, seeds)
     cfg = resolve_config(profile, overrides)
-    data = load_factor_images(dataset)
-    ratio = cfg.ratio or data.ratio
-    cols = data.split_columns()
-    names = [data.names[i] for i in cols]
-    keep = [i for i, n in enumerate(names) if n != "orientation"]
-    k = max(1, data.images.shape[-1] // cfg.size)  # pooled in chunks: Shapes3D / MPI3D are big
-    x = torch.cat([F.avg_pool2d(c.float() / 255, k) for c in data.images.split(8192)])
-    grid = data.values[:, cols]
-    lo, hi = grid.min(0), grid.max(0)
-    targets = torch.from_numpy((grid - lo) / np.where(hi > lo, hi - lo, 1.0)).float()
+    engine = (engine or Engine()).validate()
+    p = prepare(dataset, cfg.size)
+    ratio = cfg.ratio or p.data.ratio
     rec = RunRecorder(
         "indomain", dataset, profile, seeds, config_to_dict(cfg), out, resolve_device(device),
         title="In-domain generalization: test R² per split and model family",
     )  # fmt: skip
 
     def body(rec: RunRecorder) -> None:
+        cells = [
+            Cell(f"{model}/{kind}/seed={seed}", run_cell,
+                 (dataset, cfg, model, kind, seed, kind == "extrapolation" and seed == seeds[0]),
+                 cost=MODEL_COST.get(model, 1.0))
+            for model in cfg.models for kind in cfg.kinds for seed in seeds
+        ]  # fmt: skip
+        results = iter(run_cells(cells, engine, desc=f"indomain/{dataset}", progress=progress))
         scatter: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         fractions: dict[str, float] = {}
-        show = np.random.default_rng(0)
         for model in cfg.models:
             for kind in cfg.kinds:
                 per: dict[str, list[float]] = {}
                 secs = 0.0
-                for seed in seeds:
-                    train, test = make_split(data.factors, kind, ratio, seed, cols)
-                    fractions[kind] = float(test.mean())
-                    start = time.perf_counter()
-                    with seeded(seed) as (gen, _):
-                        net = train_model(
-                            model, x[train], targets[train], steps=cfg.steps,
-                            batch_size=cfg.batch_size, lr=cfg.lr, beta=cfg.beta,
-                            factors=data.factors[train], gen=gen, progress=progress,
-                        )  # fmt: skip
-                    secs += time.perf_counter() - start
-                    pred = predict(net, x[test])
-                    r2 = r2_per_factor(pred, targets[test].numpy(), targets.numpy())
-                    for name, v in zip(names, r2, strict=True):
-                        per.setdefault(f"r2_{name}", []).append(float(v))
-                    # the headline: without orientation (ill-posed under the shapes' symmetries)
-                    per.setdefault("r2_mean", []).append(float(r2[keep].mean()))
-                    if len(keep) < len(names):
-                        per.setdefault("r2_with_orientation", []).append(float(r2.mean()))
-                    if kind == "extrapolation":
-                        reach = extrapolation_reach(pred, targets[test], targets[train])
-                        for name, v in zip(names, reach, strict=True):
-                            per.setdefault(f"reach_{name}", []).append(float(v))
-                        per.setdefault("reach_no_orientation", []).append(float(reach[keep].mean()))
-                    if kind == "extrapolation" and seed == seeds[0]:
-                        pick = show.choice(len(pred), min(2000, len(pred)), replace=False)
-                        scatter[model] = (targets[test][pick].numpy(), pred[pick],
-                                          targets[train].numpy())  # fmt: skip
-                    log.info("%s %s seed %d: R² %.3f", model, kind, seed, r2.mean())
+                for _ in seeds:
+                    res = next(results)
+                    fractions[kind] = res["fraction"]
+                    secs += res["secs"]
+                    for metric, v in res["per"].items():
+                        per.setdefault(metric, []).append(v)
+                    if res["scatter"] is not None:
+                        scatter[model] = res["scatter"]
                 for metric, vals in per.items():
                     rec.add(ROW_NAMES[model], _metric_name(metric, kind), vals)
                 rec.note(f"{model}/{kind}: {secs / len(seeds):.0f} s per seed to train")
+        names, keep = p.names, p.keep
         rec.note(
             f"Images average-pooled to {cfg.size}x{cfg.size}; {cfg.steps} gradient steps per "
             f"model on every split, batch {cfg.batch_size}, Adam lr {cfg.lr}, MSE on normalised "
             f"factors; hold-out ratio {ratio} per split factor ({', '.join(names)}); "
-            f"{', '.join(data.categorical)} kept in both parts. Test fraction of the grid per "
+            f"{', '.join(p.data.categorical)} kept in both parts. Test fraction of the grid per "
             "split: " + ", ".join(f"{k} {v:.3f}" for k, v in fractions.items()) + "."
         )
         if "composition" in cfg.kinds:
-            rec.note(_shortcut_note(data.factors, cols, names, ratio, targets.numpy()))
+            rec.note(_shortcut_note(p.data.factors, p.cols, names, ratio, p.targets.numpy()))
         if len(keep) < len(names):
             rec.note(
                 "r2_<split> is the mean R² over the split factors without orientation "
@@ -167,9 +218,13 @@ def run(
             )
         rec.note(PAPER_NOTE)
         if scatter:
-            rec.plot("extrapolation_pred_vs_true.png", lambda p: plot_scatter(scatter, names, p))
+            rec.plot("extrapolation_pred_vs_true.png", lambda q: plot_scatter(scatter, names, q))
 
     return rec.run(body)
+
+
+# relative training cost per family (the CPU profile's seconds per seed): longest first
+MODEL_COST = {"resnet": 42.0, "ada_gvae": 26.0, "beta_vae": 15.0, "conv4": 6.0, "mlp": 2.0}
 
 
 def _shortcut_note(factors, cols, names, ratio, targets) -> str:

@@ -36,8 +36,11 @@ def implicit_scores(
     )
     m.data[:] = 1.0  # repeated pairs count once
     cls = AlternatingLeastSquares if kind == "als" else BayesianPersonalizedRanking
+    # implicit's BPR updates shared factors from several threads without locks (Hogwild), so
+    # its result depended on thread timing: one thread makes it a function of the seed
+    threads = {"num_threads": 1} if kind == "bpr" else {}
     with threadpool_limits(1, "blas"):  # implicit parallelises itself; BLAS threads fight it
-        model = cls(factors=factors, iterations=iterations, random_state=seed)
+        model = cls(factors=factors, iterations=iterations, random_state=seed, **threads)
         model.fit(m, show_progress=False)
     uf, itf = np.asarray(model.user_factors), np.asarray(model.item_factors)
     return uf[np.asarray(users)] @ itf.T

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from reprkit.core.cells import Cell, Engine, run_cells
 from reprkit.core.config import check, config_to_dict, resolve_profile
 from reprkit.core.device import resolve_device
 from reprkit.core.seed import check_run_args
@@ -149,9 +150,12 @@ def run(
     out: str | Path | None = None,
     device: str = "auto",
     progress: bool | None = None,
+    engine: Engine | None = None,
 ) -> Path:
-    """Score, recommend both ways and match on every seed's split; write the run folder."""
+    """Score, recommend both ways and match on every seed's split; write the run folder. Each
+    seed is a cell run on ``engine`` (default: serially; core/cells.py)."""
     seeds = check_run_args(dataset, DATASETS, seeds)
+    engine = (engine or Engine()).validate()
     cfg = resolve_config(profile, overrides)
     dev = resolve_device(device)
     events = load_events(dataset)
@@ -162,42 +166,11 @@ def run(
     def body(rec: RunRecorder) -> None:
         res: dict[tuple[str, str], list[float]] = {}
         curves: list[dict[str, list[dict[str, float]]]] = []
-        for seed in seeds:
-            test, val, train = rim_split(events, seed)
-            fit = _fit_all(train, test, val, cfg, seed, dev, progress)
-            # rime keeps the items with at least one training event; k is 1 % of those
-            keep = np.bincount(fit["pop"].events_.item, minlength=events.n_items) > 0
-            keep |= not cfg.trained_items_only
-            scores, seen, v_scores = _score_all(fit, train, test, val, cfg, seed)
-            scores = {name: v[:, keep] for name, v in scores.items()}
-            seen, v_scores, target = seen[:, keep], v_scores[:, keep], test.target[:, keep]
-            truth = target & ~seen if cfg.exclude_train else target
-            k = max(1, round(cfg.item_frac * int(keep.sum())))
-            c = max(1, round(cfg.user_frac * len(test.users)))
-            excl = seen if cfg.exclude_train else None
-            for (name, key), v in _diagnostics(fit, test, keep, truth, c, excl).items():
-                res.setdefault((name, key), []).append(v)
-            for name, s in scores.items():
-                item = assignment_metrics(top_k(s, k, axis=1, exclude=excl), truth)
-                user = assignment_metrics(top_k(s, c, axis=0, exclude=excl), truth)
-                for key, val_ in {
-                    "itemrec_prec": item["precision"],
-                    "itemrec_recall": item["recall"],
-                    "userrec_prec": user["precision"],
-                    "userrec_recall": user["recall"],
-                    "itemrec_coverage": item["item_coverage"],
-                }.items():
-                    res.setdefault((name, key), []).append(val_)
-                log.info(
-                    "seed %d %s: ItemRec prec@%d %.4f, UserRec prec@%d %.4f",
-                    seed, name, k, item["precision"], c, user["precision"],
-                )  # fmt: skip
-            s = np.where(seen, 0.0, scores[cfg.match_model])  # seen pairs: never worth a slot
-            vs = v_scores  # the validation users' scores of the same model
-            curves.append(_matching(s, vs, truth, k, len(val.users), cfg.exposure_steps))
-            res.setdefault(("dual_vs_lp", "objective_ratio"), []).append(
-                _lp_check(s, cfg.lp_size, seed)
-            )
+        cells = [Cell(f"seed={seed}", run_seed, (events, cfg, seed, dev)) for seed in seeds]
+        for values, curve in run_cells(cells, engine, desc=f"rim/{dataset}", progress=progress):
+            for key, v in values.items():
+                res.setdefault(key, []).append(v)
+            curves.append(curve)
         for (name, key), vals in res.items():
             if name == "dual_vs_lp":
                 continue
@@ -224,6 +197,46 @@ def run(
         rec.plot("relevance_diversity.png", lambda p: plot_relevance_diversity(curves, p))
 
     return rec.run(body)
+
+
+def run_seed(events: Events, cfg, seed: int, dev) -> tuple[dict[tuple[str, str], float], dict]:
+    """One seed's cell: fit, score, recommend both ways and match on the seed's split;
+    ({(row, metric): value}, the matching curves)."""
+    res: dict[tuple[str, str], float] = {}
+    test, val, train = rim_split(events, seed)
+    fit = _fit_all(train, test, val, cfg, seed, dev, False)
+    # rime keeps the items with at least one training event; k is 1 % of those
+    keep = np.bincount(fit["pop"].events_.item, minlength=events.n_items) > 0
+    keep |= not cfg.trained_items_only
+    scores, seen, v_scores = _score_all(fit, train, test, val, cfg, seed)
+    scores = {name: v[:, keep] for name, v in scores.items()}
+    seen, v_scores, target = seen[:, keep], v_scores[:, keep], test.target[:, keep]
+    truth = target & ~seen if cfg.exclude_train else target
+    k = max(1, round(cfg.item_frac * int(keep.sum())))
+    c = max(1, round(cfg.user_frac * len(test.users)))
+    excl = seen if cfg.exclude_train else None
+    for (name, key), v in _diagnostics(fit, test, keep, truth, c, excl).items():
+        res[(name, key)] = v
+    for name, s in scores.items():
+        item = assignment_metrics(top_k(s, k, axis=1, exclude=excl), truth)
+        user = assignment_metrics(top_k(s, c, axis=0, exclude=excl), truth)
+        for key, val_ in {
+            "itemrec_prec": item["precision"],
+            "itemrec_recall": item["recall"],
+            "userrec_prec": user["precision"],
+            "userrec_recall": user["recall"],
+            "itemrec_coverage": item["item_coverage"],
+        }.items():
+            res[(name, key)] = val_
+        log.info(
+            "seed %d %s: ItemRec prec@%d %.4f, UserRec prec@%d %.4f",
+            seed, name, k, item["precision"], c, user["precision"],
+        )  # fmt: skip
+    s = np.where(seen, 0.0, scores[cfg.match_model])  # seen pairs: never worth a slot
+    vs = v_scores  # the validation users' scores of the same model
+    curve = _matching(s, vs, truth, k, len(val.users), cfg.exposure_steps)
+    res[("dual_vs_lp", "objective_ratio")] = _lp_check(s, cfg.lp_size, seed)
+    return res, curve
 
 
 def _fit_all(train: Events, test: RIMSplit, val: RIMSplit, cfg, seed, dev, progress) -> dict:

@@ -12,6 +12,8 @@ on a few scenes: mean absolute error against exact, and the efficiency gap.
 
 from __future__ import annotations
 
+import functools
+import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from reprkit.core.cells import Cell, Engine, run_cells
 from reprkit.core.config import check, config_to_dict, resolve_profile
 from reprkit.core.device import resolve_device
 from reprkit.core.seed import check_run_args, seeded
@@ -83,6 +86,10 @@ PROFILES: dict[str, dict[str, object]] = {
 }  # fmt: skip
 
 
+# relative cost of one cell per model (training + attribution): longest first
+MODEL_COST = {"social": 4.0, "lstm": 2.0, "constant_velocity": 0.5}
+
+
 def resolve_config(
     profile: str = "cpu", overrides: Mapping[str, Any] | None = None
 ) -> TrajShapExperimentConfig:
@@ -100,6 +107,39 @@ def _splits(dataset: str, cfg: TrajShapExperimentConfig, seed: int):
              data.subset(slice(n + q, n + 2 * q)))]  # fmt: skip
 
 
+def splits_for(dataset: str, cfg: TrajShapExperimentConfig, seed: int):
+    """:func:`_splits`, once per process, data folder and split (ETH/UCY: the same files for
+    every seed)."""
+    key = 0 if dataset == "eth_ucy" else seed
+    return _cached_splits(dataset, cfg, key, os.environ.get("REPRKIT_DATA", ""))
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_splits(dataset, cfg, seed, _data_root):
+    return _splits(dataset, cfg, seed)
+
+
+def run_cell(
+    dataset: str, cfg: TrajShapExperimentConfig, seed: int, model_name: str, part: int
+) -> dict[str, Any]:
+    """One (seed, model, held-out part) cell: train, measure and attribute; {"name": the part,
+    "row": {metric: value}, "compare": the estimators' comparison (social model, first part)
+    or None}."""
+    splits = splits_for(dataset, cfg, seed)
+    name, tr, va, te = splits[part]
+    per_part = max(2, cfg.n_attr // len(splits))
+    with seeded(seed) as (gen, _):
+        model = train(
+            model_name, tr, va, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
+            k=cfg.k, hidden=cfg.hidden, max_per_epoch=cfg.max_per_epoch, gen=gen, progress=False,
+        )  # fmt: skip
+    row = _measure(model, te, per_part, cfg, seed)
+    log.info("%s %s seed %d: ADE %.3f, social %.4f, random %.4f", model_name, name, seed,
+             row["ade"], row["phi_social"], row["phi_random"])  # fmt: skip
+    compare = _compare(model, te, cfg, seed) if model_name == "social" and part == 0 else None
+    return {"name": name, "row": row, "compare": compare}
+
+
 def run(
     dataset: str = "eth_ucy",
     seeds: Sequence[int] = (0, 1, 2),
@@ -108,42 +148,40 @@ def run(
     out: str | Path | None = None,
     device: str = "auto",
     progress: bool | None = None,
+    engine: Engine | None = None,
 ) -> Path:
+    """Train, measure and attribute every model on every seed (and held-out scene); write the
+    run folder. Each (seed, model, scene) is a cell run on ``engine`` (default: serially;
+    core/cells.py)."""
     seeds = check_run_args(dataset, DATASETS, seeds)
     cfg = resolve_config(profile, overrides)
+    engine = (engine or Engine()).validate()
     rec = RunRecorder(
         "trajshap", dataset, profile, seeds, config_to_dict(cfg), out, resolve_device("cpu"),
         title="Trajectory prediction: ADE/FDE with and without neighbours, Shapley attributions",
         fractions=False,
     )  # fmt: skip
-    fixed = _splits(dataset, cfg, 0) if dataset == "eth_ucy" else None  # same files every seed
+    parts = len(splits_for(dataset, cfg, seeds[0]))  # loads (and checks) the files first
 
     def body(rec: RunRecorder) -> None:
         res: dict[str, dict[str, list[float]]] = {m: {} for m in cfg.models}
         per_scene: dict[str, list[float]] = {}
         compare: dict[str, dict[str, list[float]]] = {}
-        for seed in seeds:
-            splits = fixed or _splits(dataset, cfg, seed)
-            per_part = max(2, cfg.n_attr // len(splits))
+        cells = [Cell(f"seed={seed}/{m}/{part}", run_cell, (dataset, cfg, seed, m, part),
+                      cost=MODEL_COST.get(m, 1.0))
+                 for seed in seeds for m in cfg.models for part in range(parts)]  # fmt: skip
+        results = iter(run_cells(cells, engine, desc=f"trajshap/{dataset}", progress=progress))
+        for _seed in seeds:
             for model_name in cfg.models:
                 vals: dict[str, list[float]] = {}
-                for name, tr, va, te in splits:
-                    with seeded(seed) as (gen, _):
-                        model = train(
-                            model_name, tr, va, epochs=cfg.epochs, batch_size=cfg.batch_size,
-                            lr=cfg.lr, k=cfg.k, hidden=cfg.hidden,
-                            max_per_epoch=cfg.max_per_epoch, gen=gen, progress=progress,
-                        )  # fmt: skip
-                    row = _measure(model, te, per_part, cfg, seed)
-                    for metric, v in row.items():
+                for _ in range(parts):
+                    r = next(results)
+                    for metric, v in r["row"].items():
                         vals.setdefault(metric, []).append(v)
-                    per_scene.setdefault(f"{model_name}/{name}", []).append(row["ade"])
-                    log.info("%s %s seed %d: ADE %.3f, social %.4f, random %.4f", model_name,
-                             name, seed, row["ade"], row["phi_social"], row["phi_random"])  # fmt: skip
-                    if model_name == "social" and name == splits[0][0]:  # once per seed
-                        for est, m in _compare(model, te, cfg, seed).items():
-                            for metric, v in m.items():
-                                compare.setdefault(est, {}).setdefault(metric, []).append(v)
+                    per_scene.setdefault(f"{model_name}/{r['name']}", []).append(r["row"]["ade"])
+                    for est, m in (r["compare"] or {}).items():
+                        for metric, v in m.items():
+                            compare.setdefault(est, {}).setdefault(metric, []).append(v)
                 for metric, v in vals.items():  # mean over held-out scenes
                     res[model_name].setdefault(metric, []).append(float(np.nanmean(v)))
         for model_name, metrics in res.items():

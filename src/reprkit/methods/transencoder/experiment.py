@@ -17,6 +17,7 @@ other than ``transencoder.pooling`` carry ``@cls_start`` (``bi@cls_start.c1`` fo
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -25,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from reprkit.core.cells import Cell, Engine, run_cells
 from reprkit.core.config import check, config_to_dict, resolve_profile
 from reprkit.core.device import resolve_device
 from reprkit.core.seed import check_run_args
@@ -165,11 +167,13 @@ def run(
     device: str = "auto",
     progress: bool | None = None,
     resume: bool = False,
+    engine: Engine | None = None,
 ) -> Path:
     """Self- and mutual distillation on every seed; write the run folder. ``resume``: continue
     an interrupted run in ``out`` from its per-cycle checkpoints."""
     seeds = check_run_args(dataset, DATASETS, seeds, resume=resume, out=out)
     cfg = resolve_config(profile, overrides)
+    engine = (engine or Engine()).validate()
     dev_ = resolve_device(device)
     # a bad base model fails before any work
     check_model_dir(cfg.transencoder.base_model or default_model_path(), "transencoder.base_model")
@@ -188,35 +192,25 @@ def run(
     pool = [p for d in sets.values() for p in d.pairs()]
     bounds = np.cumsum([0, *(len(d) for d in sets.values())])
 
-    def test_scores(cycle: int, view: TransEncoder, scores: dict[str, np.ndarray]) -> dict:
-        """Spearman per set of this cycle's pool scores (the pool is the test pairs)."""
-        row = {}
-        for kind, s in scores.items():
-            per = [
-                spearman(s[a:b], d.score)
-                for (a, b), d in zip(_spans(bounds), sets.values(), strict=True)
-            ]
-            row |= {f"{kind}_{name}": v for name, v in zip(sets, per, strict=True)}
-            row[f"{kind}_avg"] = float(np.mean(per))
-        return row
-
     def body(rec: RunRecorder) -> None:
         runs = _runs(cfg)
         hist: dict[str, list[list[dict]]] = {name: [] for name in runs}
+        on_cycle = functools.partial(test_scores, sets, bounds)
+        cells = [
+            Cell(f"seed={seed}/{name}", fit_run,
+                 (replace(tcfg, seed=seed), dev_, pool, dev, on_cycle,
+                  ckpt_dir / f"{name}_seed{seed}.pt"))
+            for seed in seeds for name, (tcfg, _) in runs.items()
+        ]  # fmt: skip
+        results = iter(run_cells(cells, engine, desc=f"transencoder/{dataset}", progress=progress))
         for seed in seeds:
-            for name, (tcfg, _) in runs.items():
-                m = TransEncoder(replace(tcfg, seed=seed), device=dev_, progress=progress)
-                m.fit(
-                    pool,
-                    dev=(dev.pairs(), dev.score),
-                    on_cycle=test_scores,
-                    checkpoint=ckpt_dir / f"{name}_seed{seed}.pt",
-                )
-                hist[name].append(m.history_)
+            for name in runs:
+                history = next(results)
+                hist[name].append(history)
                 log.info(
                     "seed %d %s: %s", seed, name,
                     "; ".join(f"c{h['cycle']} bi {h['bi_avg']:.4f} cross {h['cross_avg']:.4f}"
-                              for h in m.history_),
+                              for h in history),
                 )  # fmt: skip
         _report(rec, sets, runs, hist)
         rec.note(
@@ -230,6 +224,27 @@ def run(
         rec.plot("cycles.png", lambda p: plot_cycles(_curves(runs, hist), p))
 
     return rec.run(body)
+
+
+def test_scores(sets, bounds, cycle: int, view: TransEncoder, scores: dict[str, np.ndarray]):
+    """Spearman per set of this cycle's pool scores (the pool is the test pairs)."""
+    row = {}
+    for kind, sc in scores.items():
+        per = [
+            spearman(sc[a:b], d.score)
+            for (a, b), d in zip(_spans(bounds), sets.values(), strict=True)
+        ]
+        row |= {f"{kind}_{name}": v for name, v in zip(sets, per, strict=True)}
+        row[f"{kind}_avg"] = float(np.mean(per))
+    return row
+
+
+def fit_run(tcfg: TransEncoderConfig, device, pool, dev, on_cycle, checkpoint: Path) -> list:
+    """One (seed, run) cell: fit the Trans-Encoder on the pool (resuming from ``checkpoint``);
+    its per-cycle history."""
+    m = TransEncoder(tcfg, device=device, progress=False)
+    m.fit(pool, dev=(dev.pairs(), dev.score), on_cycle=on_cycle, checkpoint=checkpoint)
+    return m.history_
 
 
 # a run's students: (key suffix in history, setting of its rows, row prefix)

@@ -131,8 +131,10 @@ def test_psagan_smoke_run_and_resume(tmp_path):
     assert (tmp_path / "w2" / "context_fid_progress.png").is_file()
     r = runner.invoke(app, [*args[:-1], str(tmp_path / "w0"), "--workers", "0"])
     assert r.exit_code == 2 and "workers must be a positive integer" in r.output
-    r = runner.invoke(app, ["grda", "run", "--dataset", "spiral15", "--workers", "2"])
-    assert r.exit_code == 2 and "runs in one process" in r.output
+    r = runner.invoke(app, ["grda", "run", "--dataset", "spiral15", "--executor", "dask"])
+    assert r.exit_code == 2 and "executor must be one of" in r.output
+    r = runner.invoke(app, ["grda", "run", "--dataset", "spiral15", "--ray-address", "h:1"])
+    assert r.exit_code == 2 and "ray_address needs executor='ray'" in r.output
 
 
 def test_cli_start_up_imports_no_heavy_library():

@@ -96,3 +96,34 @@ def test_ray_names_a_failing_cell():
     cells = [Cell(f"seed={i}", fail_on_three, (i,)) for i in range(4)]
     with pytest.raises(RuntimeError, match=r"cell 'seed=3' failed: ValueError"):
         run_cells(cells, Engine("ray", workers=2))
+
+
+def test_an_interrupted_experiment_resumes_from_its_finished_cells(tmp_path, monkeypatch):
+    """A cell fails: the run fails naming it and writes nothing; ``resume`` runs only the
+    missing cells and gives the uninterrupted run's results."""
+    from reprkit.methods.diva import experiment
+
+    args = dict(seeds=[0, 1], profile="smoke", out=tmp_path / "r")
+    full = _rows(experiment.run("synthetic_blobs", **{**args, "out": tmp_path / "full"}))
+    real = experiment.run_cell
+    calls = []
+
+    def failing(x, y, setting, seed, cfg):
+        if (setting, seed) == ("imbalance", 1):
+            raise ValueError("disk full")
+        return real(x, y, setting, seed, cfg)
+
+    monkeypatch.setattr(experiment, "run_cell", failing)
+    with pytest.raises(RuntimeError, match=r"cell 'imbalance/seed=1' failed: ValueError: disk"):
+        experiment.run("synthetic_blobs", **args)
+    assert not (tmp_path / "r").exists()
+    assert len(list((tmp_path / "r.checkpoints").glob("cell-*.pt"))) == 3
+
+    def counting(*a):
+        calls.append(a[2:4])
+        return real(*a)
+
+    monkeypatch.setattr(experiment, "run_cell", counting)
+    assert _rows(experiment.run("synthetic_blobs", **args, resume=True)) == full
+    assert calls == [("imbalance", 1)]
+    assert not (tmp_path / "r.checkpoints").exists()  # removed once the run is written

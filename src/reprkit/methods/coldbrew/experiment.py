@@ -217,6 +217,7 @@ def run(
     out: str | Path | None = None,
     device: str = "auto",
     progress: bool | None = None,
+    resume: bool = False,
     engine: Engine | None = None,
 ) -> Path:
     """Run the experiment and write its run folder; returns the folder's path. Each seed is a
@@ -225,7 +226,7 @@ def run(
     Everything is checked (dataset, seeds, profile, overrides, device, output folder, data file)
     before any training starts.
     """
-    seeds = check_run_args(dataset, DATASETS, seeds)
+    seeds = check_run_args(dataset, DATASETS, seeds, resume=resume, out=out)
     cfg = resolve_config(profile, overrides)
     engine = (engine or Engine()).validate()
     if cfg.split.node_split == "public" and dataset not in PLANETOID:
@@ -245,10 +246,14 @@ def run(
         title="Cold Brew: strict cold start",
     )
 
+    ckpt = rec.checkpoints(resume)  # finished cells, for --resume
+
     def body(rec: RunRecorder) -> None:
         per_seed: dict[tuple[str, str], list[float]] = defaultdict(list)
         cells = [Cell(f"seed={seed}", run_seed, (data, cfg, seed, dev)) for seed in seeds]
-        for result in run_cells(cells, engine, desc=f"coldbrew/{dataset}", progress=progress):
+        for result in run_cells(
+            cells, engine, checkpoints=ckpt, desc=f"coldbrew/{dataset}", progress=progress
+        ):
             for key, v in result.items():
                 per_seed[key].append(v)
         for (model, metric), values in per_seed.items():

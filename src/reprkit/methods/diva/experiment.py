@@ -273,11 +273,12 @@ def run(
     out: str | Path | None = None,
     device: str = "auto",
     progress: bool | None = None,
+    resume: bool = False,
     engine: Engine | None = None,
 ) -> Path:
     """Run the experiment; its (setting, seed) cells run on ``engine`` (default: serially in
     this process)."""
-    seeds = check_run_args(dataset, DATASETS, seeds)
+    seeds = check_run_args(dataset, DATASETS, seeds, resume=resume, out=out)
     cfg = resolve_config(profile, overrides)
     engine = (engine or Engine()).validate()
     x_all, y_all, how = load_features(dataset)
@@ -287,10 +288,14 @@ def run(
         title="DIVA: mislabel detection (AUC, F1) and test accuracy of the ridge head",
     )  # fmt: skip
 
+    ckpt = rec.checkpoints(resume)  # finished cells, for --resume
+
     def body(rec: RunRecorder) -> None:
         cells = [Cell(f"{setting}/seed={seed}", run_cell, (x_all, y_all, setting, seed, cfg))
                  for setting in cfg.settings for seed in seeds]  # fmt: skip
-        results = run_cells(cells, engine, desc=f"diva/{dataset}", progress=progress)
+        results = run_cells(
+            cells, engine, checkpoints=ckpt, desc=f"diva/{dataset}", progress=progress
+        )
         rows: dict[tuple[str, str], list[float]] = {}
         for res in results:
             for key, v in res["rows"].items():

@@ -366,12 +366,13 @@ def run(
     out: str | Path | None = None,
     device: str = "auto",
     progress: bool | None = None,
+    resume: bool = False,
     engine: Engine | None = None,
 ) -> Path:
     """Run the feature comparison and write its run folder; returns the folder's path. Each
     feature set (and each fit seed of a fitted one) is a cell run on ``engine`` (default:
     serially; core/cells.py)."""
-    seeds = check_run_args(dataset, DATASETS, seeds)
+    seeds = check_run_args(dataset, DATASETS, seeds, resume=resume, out=out)
     engine = (engine or Engine()).validate()
     cfg = resolve_config(profile, overrides)
     dev = resolve_device(device)
@@ -386,6 +387,8 @@ def run(
         dev,
         title="GIANT-XRT: node features from raw text",
     )
+
+    ckpt = rec.checkpoints(resume)  # finished cells, for --resume
 
     def body(rec: RunRecorder) -> None:
         labelled = data.y >= 0
@@ -407,7 +410,7 @@ def run(
             else:
                 cells += [Cell(f"{feat}/fit={f}", fit_cell, (feat, f, *common), cost=10.0)
                           for f in cfg.fit_seeds]  # fmt: skip
-        done = iter(run_cells(cells, engine, desc="features", progress=progress))
+        done = iter(run_cells(cells, engine, checkpoints=ckpt, desc="features", progress=progress))
         for feat in cfg.features:
             if feat not in FITTED:
                 r = next(done)

@@ -187,11 +187,12 @@ def run(
     out: str | Path | None = None,
     device: str = "auto",
     progress: bool | None = None,
+    resume: bool = False,
     engine: Engine | None = None,
 ) -> Path:
     """Run every adapter on the dataset's task(s) and write the run folder; each (task,
     adapter) is a cell run on ``engine`` (default: serially; core/cells.py)."""
-    seeds = check_run_args(dataset, DATASETS, seeds)
+    seeds = check_run_args(dataset, DATASETS, seeds, resume=resume, out=out)
     engine = (engine or Engine()).validate()
     cfg = resolve_config(profile, {**DATASET_SETTINGS.get(dataset, {}), **(overrides or {})})
     dev = resolve_device(device)
@@ -212,12 +213,14 @@ def run(
 
     adapters = [a for a in cfg.adapters if not regression or a in REGRESSION_ADAPTERS]
 
+    ckpt = rec.checkpoints(resume)  # finished cells, for --resume
+
     def body(rec: RunRecorder) -> None:
         per_domain: dict[tuple[str, str], np.ndarray] = {}
         # one cell per (task, adapter): all seeds of a row train together (fit_seeds)
         cells = [Cell(f"{name}/{adapt}", run_adapter, (adapt, data, cfg, seeds, dev, False))
                  for name, data in tasks.items() for adapt in adapters]  # fmt: skip
-        results = dict(zip((c.name for c in cells), run_cells(cells, engine, desc="grda",
+        results = dict(zip((c.name for c in cells), run_cells(cells, engine, checkpoints=ckpt, desc="grda",
                                                                progress=progress), strict=True))  # fmt: skip
         for t, (name, data) in enumerate(tasks.items()):
             metric = "target_mse" if regression else "target_acc"  # DESIGN.md names

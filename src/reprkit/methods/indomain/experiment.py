@@ -161,11 +161,12 @@ def run(
     out: str | Path | None = None,
     device: str = "auto",
     progress: bool | None = None,
+    resume: bool = False,
     engine: Engine | None = None,
 ) -> Path:
     """Train every model family on every split and seed; write the run folder. Each (model,
     split, seed) is a cell run on ``engine`` (default: serially; core/cells.py)."""
-    seeds = check_run_args(dataset, DATASETS, seeds)
+    seeds = check_run_args(dataset, DATASETS, seeds, resume=resume, out=out)
     cfg = resolve_config(profile, overrides)
     engine = (engine or Engine()).validate()
     p = prepare(dataset, cfg.size)
@@ -175,6 +176,8 @@ def run(
         title="In-domain generalization: test R² per split and model family",
     )  # fmt: skip
 
+    ckpt = rec.checkpoints(resume)  # finished cells, for --resume
+
     def body(rec: RunRecorder) -> None:
         cells = [
             Cell(f"{model}/{kind}/seed={seed}", run_cell,
@@ -182,7 +185,11 @@ def run(
                  cost=MODEL_COST.get(model, 1.0))
             for model in cfg.models for kind in cfg.kinds for seed in seeds
         ]  # fmt: skip
-        results = iter(run_cells(cells, engine, desc=f"indomain/{dataset}", progress=progress))
+        results = iter(
+            run_cells(
+                cells, engine, checkpoints=ckpt, desc=f"indomain/{dataset}", progress=progress
+            )
+        )
         scatter: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         fractions: dict[str, float] = {}
         for model in cfg.models:

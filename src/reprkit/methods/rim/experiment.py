@@ -150,11 +150,12 @@ def run(
     out: str | Path | None = None,
     device: str = "auto",
     progress: bool | None = None,
+    resume: bool = False,
     engine: Engine | None = None,
 ) -> Path:
     """Score, recommend both ways and match on every seed's split; write the run folder. Each
     seed is a cell run on ``engine`` (default: serially; core/cells.py)."""
-    seeds = check_run_args(dataset, DATASETS, seeds)
+    seeds = check_run_args(dataset, DATASETS, seeds, resume=resume, out=out)
     engine = (engine or Engine()).validate()
     cfg = resolve_config(profile, overrides)
     dev = resolve_device(device)
@@ -163,11 +164,15 @@ def run(
         "rim", dataset, profile, seeds, config_to_dict(cfg), out, dev, title="RIM: both ways"
     )
 
+    ckpt = rec.checkpoints(resume)  # finished cells, for --resume
+
     def body(rec: RunRecorder) -> None:
         res: dict[tuple[str, str], list[float]] = {}
         curves: list[dict[str, list[dict[str, float]]]] = []
         cells = [Cell(f"seed={seed}", run_seed, (events, cfg, seed, dev)) for seed in seeds]
-        for values, curve in run_cells(cells, engine, desc=f"rim/{dataset}", progress=progress):
+        for values, curve in run_cells(
+            cells, engine, checkpoints=ckpt, desc=f"rim/{dataset}", progress=progress
+        ):
             for key, v in values.items():
                 res.setdefault(key, []).append(v)
             curves.append(curve)

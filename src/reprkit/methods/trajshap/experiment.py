@@ -148,12 +148,13 @@ def run(
     out: str | Path | None = None,
     device: str = "auto",
     progress: bool | None = None,
+    resume: bool = False,
     engine: Engine | None = None,
 ) -> Path:
     """Train, measure and attribute every model on every seed (and held-out scene); write the
     run folder. Each (seed, model, scene) is a cell run on ``engine`` (default: serially;
     core/cells.py)."""
-    seeds = check_run_args(dataset, DATASETS, seeds)
+    seeds = check_run_args(dataset, DATASETS, seeds, resume=resume, out=out)
     cfg = resolve_config(profile, overrides)
     engine = (engine or Engine()).validate()
     rec = RunRecorder(
@@ -163,6 +164,8 @@ def run(
     )  # fmt: skip
     parts = len(splits_for(dataset, cfg, seeds[0]))  # loads (and checks) the files first
 
+    ckpt = rec.checkpoints(resume)  # finished cells, for --resume
+
     def body(rec: RunRecorder) -> None:
         res: dict[str, dict[str, list[float]]] = {m: {} for m in cfg.models}
         per_scene: dict[str, list[float]] = {}
@@ -170,7 +173,11 @@ def run(
         cells = [Cell(f"seed={seed}/{m}/{part}", run_cell, (dataset, cfg, seed, m, part),
                       cost=MODEL_COST.get(m, 1.0))
                  for seed in seeds for m in cfg.models for part in range(parts)]  # fmt: skip
-        results = iter(run_cells(cells, engine, desc=f"trajshap/{dataset}", progress=progress))
+        results = iter(
+            run_cells(
+                cells, engine, checkpoints=ckpt, desc=f"trajshap/{dataset}", progress=progress
+            )
+        )
         for _seed in seeds:
             for model_name in cfg.models:
                 vals: dict[str, list[float]] = {}

@@ -168,7 +168,10 @@ class RunRecorder:
             stored = json.loads(stamp.read_text())
             check_same_config(stored, current, f"--resume: the checkpoints in {path}",
                               ignore=("seeds",))  # fmt: skip
-        atomic_write_json(stamp, current)
+        try:
+            atomic_write_json(stamp, current)
+        except OSError as e:  # e.g. a file where the run folder's parent should be
+            raise ValueError(f"cannot write {str(self.out)!r}: {e.strerror or e}") from None
         self._checkpoints = path
         return path
 

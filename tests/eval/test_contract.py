@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 
 import pytest
@@ -39,6 +40,8 @@ def test_every_method_declares_its_rows_and_has_a_synthetic_dataset():
     assert set(REQUIRED) == set(registry.methods()) == set(SYNTHETIC)
     for name, ds in SYNTHETIC.items():
         assert ds in registry.methods()[name].datasets
+        params = inspect.signature(registry.methods()[name].load_experiment().run).parameters
+        assert {"resume", "engine"} <= set(params), name  # the CLI passes both to every run
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ The CLI only maps arguments onto ``experiment.run(...)``; all checks live in the
 
 # no `from __future__ import annotations`: typer reads real annotations that use closures
 
-import inspect
 import json
 import signal
 import sys
@@ -138,22 +137,11 @@ def _method_app(spec: registry.MethodSpec) -> typer.Typer:
         """Run the paper's headline experiment and write metrics.json, results.md, plots."""
         from reprkit.core.cells import Engine
 
-        experiment = spec.load_experiment()
-        extra: dict[str, object] = {}
-        if resume:
-            if "resume" not in inspect.signature(experiment.run).parameters:
-                _fail(ValueError(f"--resume: the {spec.name} experiment has no checkpoints"))
-            extra["resume"] = True
+        experiment = spec.load_experiment()  # every experiment takes resume and engine
         try:
             engine = Engine(executor, workers, ray_address).validate()
         except ValueError as e:
             _fail(e)
-        if engine != Engine():
-            if "engine" not in inspect.signature(experiment.run).parameters:
-                _fail(ValueError(
-                    f"--workers / --executor: the {spec.name} experiment runs in one process"
-                ))  # fmt: skip
-            extra["engine"] = engine
         try:
             path = experiment.run(
                 dataset=dataset,
@@ -163,7 +151,8 @@ def _method_app(spec: registry.MethodSpec) -> typer.Typer:
                 out=out,
                 device=device,
                 progress=progress,
-                **extra,
+                resume=resume,
+                engine=engine,
             )
         except (KeyError, ValueError, TypeError, FileNotFoundError) as e:
             _fail(e)

@@ -14,6 +14,7 @@ Ray (the ``ray`` extra) is imported only when ``executor="ray"`` is asked for.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -58,6 +59,25 @@ class Engine:
     @property
     def parallel(self) -> bool:
         return self.executor == "ray" or self.workers > 1
+
+
+def per_process(maxsize: int = 4) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Cache a cell's data loader once per worker process and data folder (``$REPRKIT_DATA``
+    is part of the key): every cell a worker runs reuses what it loaded. Arguments must be
+    hashable."""
+
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.lru_cache(maxsize=maxsize)
+        def cached(_data_root: str, *args: Any) -> Any:
+            return fn(*args)
+
+        @functools.wraps(fn)
+        def call(*args: Any) -> Any:
+            return cached(os.environ.get("REPRKIT_DATA", ""), *args)
+
+        return call
+
+    return wrap
 
 
 def _safe(name: str) -> str:

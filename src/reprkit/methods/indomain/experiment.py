@@ -11,8 +11,6 @@ every split.
 
 from __future__ import annotations
 
-import functools
-import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from reprkit.core.cells import Cell, Engine, run_cells
+from reprkit.core.cells import Cell, Engine, per_process, run_cells
 from reprkit.core.config import check, config_to_dict, resolve_profile
 from reprkit.core.device import resolve_device
 from reprkit.core.seed import check_run_args, seeded
@@ -99,14 +97,10 @@ class Prepared:
     keep: list[int]  # the factors in the headline (orientation left out)
 
 
+@per_process(maxsize=2)
 def prepare(dataset: str, size: int) -> Prepared:
     """Load, pool to ``size`` and normalise once per process and data folder (every cell of a
     run reuses it)."""
-    return _prepare(dataset, size, os.environ.get("REPRKIT_DATA", ""))
-
-
-@functools.lru_cache(maxsize=2)
-def _prepare(dataset: str, size: int, _data_root: str) -> Prepared:
     data = load_factor_images(dataset)
     cols = data.split_columns()
     names = [data.names[i] for i in cols]

@@ -12,8 +12,6 @@ on a few scenes: mean absolute error against exact, and the efficiency gap.
 
 from __future__ import annotations
 
-import functools
-import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from reprkit.core.cells import Cell, Engine, run_cells
+from reprkit.core.cells import Cell, Engine, per_process, run_cells
 from reprkit.core.config import check, config_to_dict, resolve_profile
 from reprkit.core.device import resolve_device
 from reprkit.core.seed import check_run_args, seeded
@@ -110,13 +108,10 @@ def _splits(dataset: str, cfg: TrajShapExperimentConfig, seed: int):
 def splits_for(dataset: str, cfg: TrajShapExperimentConfig, seed: int):
     """:func:`_splits`, once per process, data folder and split (ETH/UCY: the same files for
     every seed)."""
-    key = 0 if dataset == "eth_ucy" else seed
-    return _cached_splits(dataset, cfg, key, os.environ.get("REPRKIT_DATA", ""))
+    return _cached_splits(dataset, cfg, 0 if dataset == "eth_ucy" else seed)
 
 
-@functools.lru_cache(maxsize=4)
-def _cached_splits(dataset, cfg, seed, _data_root):
-    return _splits(dataset, cfg, seed)
+_cached_splits = per_process(maxsize=4)(_splits)
 
 
 def run_cell(

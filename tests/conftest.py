@@ -45,7 +45,9 @@ def tiny_bert(tmp_path_factory, text_graph):
     return make_tiny_bert(tmp_path_factory.mktemp("tiny_bert"), texts, hidden=32, layers=2)
 
 
-def make_tiny_bert(d: Path, texts: list[str], *, hidden: int = 16, layers: int = 1) -> str:
+def make_tiny_bert(
+    d: Path, texts: list[str], *, hidden: int = 16, layers: int = 1, dropout: float = 0.1
+) -> str:
     """Write a random BERT whose word-level vocabulary covers ``texts`` into ``d``."""
     import transformers
 
@@ -62,6 +64,8 @@ def make_tiny_bert(d: Path, texts: list[str], *, hidden: int = 16, layers: int =
         num_attention_heads=2,
         intermediate_size=2 * hidden,
         max_position_embeddings=64,
+        hidden_dropout_prob=dropout,
+        attention_probs_dropout_prob=dropout,
     )
     transformers.BertModel(cfg).save_pretrained(d)
     return str(d)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reprkit.core import distributed
 from reprkit.core.parallel import check_workers, fan_out
 from reprkit.core.progress import progress_bar
 
@@ -54,6 +55,11 @@ class Engine:
         check_workers(self.workers)
         if self.ray_address is not None and self.executor != "ray":
             raise ValueError("ray_address needs executor='ray'")
+        if self.parallel and distributed.world() > 1:
+            raise ValueError(
+                "under torchrun every process runs the cells one after another (its trainers "
+                "split each batch): use executor='serial' with workers=1 there"
+            )
         return self
 
     @property
@@ -106,10 +112,9 @@ def run_cells(
     results: dict[str, Any] = {}
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
-        for c in cells:
-            path = folder / f"cell-{_safe(c.name)}.pt"
-            if path.exists():
-                results[c.name] = torch.load(path, weights_only=False)
+        found = [c.name for c in cells if (folder / f"cell-{_safe(c.name)}.pt").exists()]
+        for name in distributed.agree(found):  # under torchrun, rank 0's view: same cells run
+            results[name] = torch.load(folder / f"cell-{_safe(name)}.pt", weights_only=False)
     todo = sorted((c for c in cells if c.name not in results), key=lambda c: -c.cost)
 
     def done(cell: Cell, value: Any) -> None:

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import torch
 
+from reprkit.core import distributed
+
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """Turn ``"auto" | "cpu" | "cuda" | "cuda:N"`` into a ``torch.device``, checking it exists."""
+    """Turn ``"auto" | "cpu" | "cuda" | "cuda:N"`` into a ``torch.device``, checking it exists
+    (under torchrun, ``auto`` and ``cuda`` mean this process's own GPU)."""
     if isinstance(device, torch.device):
         device = str(device)
     if not isinstance(device, str):
         raise TypeError(f"device must be a string like 'auto', 'cpu' or 'cuda', got {device!r}")
     if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return distributed.local_device(
+            torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        )
     try:
         dev = torch.device(device)
     except RuntimeError:
@@ -21,7 +26,7 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         ) from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} was asked for but CUDA is not available here")
-    return dev
+    return distributed.local_device(dev)
 
 
 def device_name(device: torch.device) -> str:

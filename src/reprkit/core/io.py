@@ -12,10 +12,26 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from reprkit.core import distributed
+
+# under torchrun, the private folders in which a non-main process builds its discarded run
+# folders (see atomic_dir); every other path is written by rank 0 only
+_scratch: list[Path] = []
+
+
+def _not_mine(path: Path) -> bool:
+    """True in a non-main torchrun process for a path that rank 0 writes."""
+    if distributed.is_main():
+        return False
+    return not any(path.resolve().is_relative_to(s) for s in _scratch)
+
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    """Write ``text`` to ``path`` through a temporary file and a rename (under torchrun: by
+    rank 0 only)."""
     path = Path(path)
+    if _not_mine(path):
+        return path
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -30,10 +46,13 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
 
 
 def atomic_torch_save(path: str | os.PathLike[str], obj: Any) -> Path:
-    """``torch.save`` through a temporary file and a rename (checkpoints)."""
+    """``torch.save`` through a temporary file and a rename (checkpoints; under torchrun: by
+    rank 0 only)."""
     import torch
 
     path = Path(path)
+    if _not_mine(path):
+        return path
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     torch.save(obj, tmp)
@@ -77,7 +96,9 @@ def atomic_dir(final: str | os.PathLike[str], kind: str = "run") -> Iterator[Pat
     ``final`` may exist only as an empty folder or as an earlier reprkit output of the same
     ``kind`` ("run": holds ``metrics.json``; "model": holds ``state.pt``); anything else (a run
     folder when saving a model, a model when writing a run, other files) is refused rather than
-    overwritten. An unwritable location is reported under the user's path.
+    overwritten. An unwritable location is reported under the user's path. Under torchrun,
+    only rank 0 writes ``final``: the other processes get a private scratch folder, removed at
+    the end.
     """
     final = Path(final)
     other = {k: v for k, v in _MARKERS.items() if k != kind}
@@ -97,6 +118,15 @@ def atomic_dir(final: str | os.PathLike[str], kind: str = "run") -> Iterator[Pat
                 f"output folder {str(final)!r} is not empty and is not a reprkit {kind}; "
                 f"choose another {what}"
             )
+    if not distributed.is_main():
+        scratch = Path(tempfile.mkdtemp(prefix=f"reprkit-rank{distributed.rank()}-")).resolve()
+        _scratch.append(scratch)
+        try:
+            yield scratch
+        finally:
+            _scratch.remove(scratch)
+            shutil.rmtree(scratch, ignore_errors=True)
+        return
     clean_stale_tmp(final)
     try:
         final.parent.mkdir(parents=True, exist_ok=True)

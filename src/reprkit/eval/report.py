@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 
+from reprkit.core import distributed
 from reprkit.core.config import check_same_config, flat_config
 from reprkit.core.device import device_name
 from reprkit.core.io import atomic_dir, atomic_write_json, atomic_write_text
@@ -160,7 +161,7 @@ class RunRecorder:
         """``<out>.checkpoints``: kept when resuming, else cleared; removed once the run folder
         is written."""
         path = Path(f"{self.out}.checkpoints")
-        if not resume and path.exists():
+        if not resume and path.exists() and distributed.is_main():  # torchrun: rank 0 owns it
             shutil.rmtree(path)
         stamp = path / "config.json"
         current = flat_config(self.config) | {"seeds": list(self.seeds)}
@@ -218,7 +219,7 @@ class RunRecorder:
             finally:
                 log.removeHandler(handler)
                 handler.close()
-        if self._checkpoints is not None:  # the run folder is in place: no longer needed
+        if self._checkpoints is not None and distributed.is_main():  # no longer needed
             shutil.rmtree(self._checkpoints, ignore_errors=True)
         return self.out
 

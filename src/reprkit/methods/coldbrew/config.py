@@ -46,6 +46,11 @@ class TeacherConfig:
     mini_batch: Literal["auto", "on", "off"] = "auto"
     batch_size: int = 1024  # training nodes per mini-batch
     fanouts: tuple[int, ...] = (10, 10)  # neighbours sampled per node at each hop (one per layer)
+    # each batch cut into this many parts, each sampled and scored on its own subgraph, their
+    # losses averaged: 1 process doing what `torchrun --nproc-per-node P` does (there each
+    # process takes one part; 1 or P allowed). A subgraph's GCN normalisation depends on its
+    # whole batch, so P parts are not the same step as one sampled batch
+    batch_parts: int = 1
 
 
 MINI_BATCH_ABOVE = 200_000  # nodes: above this the teacher trains on sampled mini-batches
@@ -93,6 +98,10 @@ class ColdBrewConfig:
         check(self.teacher.se_reg >= 0, f"teacher.se_reg must be >= 0, got {self.teacher.se_reg}")
         t = self.teacher
         check(t.batch_size >= 1, f"teacher.batch_size must be >= 1, got {t.batch_size}")
+        check(
+            1 <= t.batch_parts <= t.batch_size,
+            f"teacher.batch_parts must be between 1 and batch_size, got {t.batch_parts}",
+        )
         check(
             len(t.fanouts) == t.layers and min(t.fanouts) >= 1,
             f"teacher.fanouts must be {t.layers} positive integers (one per layer), got {t.fanouts}",

@@ -12,6 +12,7 @@ from torch_geometric.data import Data
 
 from reprkit.core.base import BaseEstimator
 from reprkit.core.seed import seeded
+from reprkit.core import distributed
 from reprkit.core.train import fit_loop
 from reprkit.core.validate import as_tensor
 from reprkit.datasets.graphs import as_features, as_node_data, as_node_mask, node_degree
@@ -88,23 +89,44 @@ def fit_segcn(
     sampler = NeighbourSampler(graph.edge_index.cpu(), x.shape[0], t.fanouts)
     train_ids = torch.nonzero(train).squeeze(1).cpu()
     steps = math.ceil(len(train_ids) / t.batch_size)
-    gen = torch.Generator().manual_seed(int(torch.randint(2**31 - 1, ())))
+    seed = int(torch.randint(2**31 - 1, ()))
+    gen = torch.Generator().manual_seed(seed)
+    # parts of each batch (under torchrun: one per process, this process's part only), each
+    # sampled with its own generator; one part samples with the permutation's generator
+    n_parts, world = t.batch_parts, distributed.world()
+    if world > 1 and n_parts not in (1, world):
+        raise ValueError(f"teacher.batch_parts must be 1 or the torchrun world size {world}")
+    n_parts = max(n_parts, world)
+    part_gens = [gen] if n_parts == 1 else [
+        torch.Generator().manual_seed(seed + 1 + p) for p in range(n_parts)
+    ]  # fmt: skip
+    mine = range(n_parts) if world == 1 else [distributed.rank()]
+    net = distributed.wrap(model)  # under torchrun: DDP
     state = {"step": 0, "perm": train_ids}
     xs = sparse_if_helpful(x)
+
+    def part_loss(seeds: torch.Tensor, part_gen: torch.Generator) -> torch.Tensor:
+        n_id, sub = sampler.sample(seeds, part_gen)
+        n_id, seeds = n_id.to(x.device), seeds.to(x.device)
+        logits = net(sparse_if_helpful(x[n_id]), sub.to(x.device), n_id)[: len(seeds)]
+        return F.cross_entropy(logits, y[seeds], weight=weight)
 
     def batch_loss() -> torch.Tensor:
         j = state["step"] % steps
         if j == 0:
             state["perm"] = train_ids[torch.randperm(len(train_ids), generator=gen)]
         state["step"] += 1
-        seeds = state["perm"][j * t.batch_size : (j + 1) * t.batch_size]
-        n_id, sub = sampler.sample(seeds, gen)
-        n_id, seeds = n_id.to(x.device), seeds.to(x.device)
-        logits = model(sparse_if_helpful(x[n_id]), sub.to(x.device), n_id)[: len(seeds)]
+        parts = distributed.parts_of(state["perm"][j * t.batch_size : (j + 1) * t.batch_size],
+                                     n_parts)  # fmt: skip
+        # this process's parts, each weighted by its share of the batch (x world under DDP:
+        # DDP averages the processes' gradients)
+        ce = sum(part_loss(parts[p][0], part_gens[p]) * parts[p][1] * world for p in mine)
         # the SE penalty covers every row, as full batch: rows of nodes no batch reaches
         # (isolated test nodes) must shrink from their random init too (on the batch's rows
         # only, Cora's isolated teacher accuracy fell from 65.9 to 36.4)
-        return F.cross_entropy(logits, y[seeds], weight=weight) + t.se_reg * model.se_penalty()
+        loss = ce + t.se_reg * model.se_penalty()
+        distributed.trace(loss)
+        return loss
 
     def val_score() -> float:
         return score(metric, model(xs, graph)[val], y[val])

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from reprkit.core import distributed
 from reprkit.core.progress import progress_bar
 from reprkit.methods.deepaa.config import TrainConfig
 from reprkit.methods.deepaa.ops import ENTRIES
@@ -95,17 +96,20 @@ def train_classifier(
     )
     per_epoch = max(1, len(x) // cfg.batch_size)  # drop the last partial batch
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.epochs * per_epoch)
+    model = distributed.wrap(net)  # under torchrun: DDP, batch norm over the global batch
     net.train()
     for _ in progress_bar(range(cfg.epochs), progress=progress, desc=desc):
         order = torch.randperm(len(x), generator=generator)
         for b in range(per_epoch):
             idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
             xb = x[idx]
-            if augment is not None:
+            if augment is not None:  # drawn for the global batch: every process draws alike
                 xb = augment(xb, generator)
-            loss = F.cross_entropy(net(xb.to(device)), labels[idx].to(device))
+            (xb, yb), w = distributed.shard(xb, labels[idx])
+            loss = F.cross_entropy(model(xb.to(device)), yb.to(device))
+            distributed.trace(loss, w)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            (loss * w).backward()
             opt.step()
             sched.step()
     return net.eval()

@@ -27,6 +27,7 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
+from reprkit.core import distributed
 from reprkit.core.progress import progress_bar
 from reprkit.core.train import warmup_linear
 from reprkit.methods.giant.config import FinetuneConfig
@@ -140,6 +141,17 @@ def _binary(m: sp.csr_matrix) -> sp.csr_matrix:
     return m
 
 
+class _Scorer(nn.Module):
+    """Encoder and cluster head as one module (what DDP wraps): node ids -> scores (B, K)."""
+
+    def __init__(self, encoder: nn.Module, head: nn.Parameter) -> None:
+        super().__init__()
+        self.encoder, self.head = encoder, head
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return scores(self.encoder(ids), self.head)
+
+
 def _train_level(
     encoder: nn.Module,
     head: nn.Parameter,
@@ -165,26 +177,28 @@ def _train_level(
     losses: list[float] = []
     order = np.empty(0, dtype=np.int64)
     pos = 0
+    # under torchrun: DDP over the shards (a transformer encoder leaves its pooler unused)
+    net = distributed.wrap(_Scorer(encoder, head), find_unused_parameters=True)
     encoder.train()
     for _ in progress_bar(range(cfg.steps), desc=desc, progress=progress):
         if pos + cfg.batch_size > len(order):  # a new pass over the rows, reshuffled
             order = np.arange(len(rows))[torch.randperm(len(rows), generator=gen).numpy()]
             pos = 0
-        ids = order[pos : pos + cfg.batch_size]
+        ids, w = distributed.shard(order[pos : pos + cfg.batch_size])  # of the global batch
         pos += cfg.batch_size
-        emb = encoder(torch.from_numpy(rows[ids]))
         m = torch.ones(len(ids), counts.shape[1]) if mask is None else _dense(mask, ids)
         loss = squared_hinge(
-            scores(emb, head), _dense(counts, ids).to(device), m.to(device),
+            net(torch.from_numpy(rows[ids])), _dense(counts, ids).to(device), m.to(device),
             cfg.loss == "weighted",
         )  # fmt: skip
+        distributed.trace(loss, w)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        (loss * w).backward()
         nn.utils.clip_grad_norm_(encoder.parameters(), cfg.max_grad_norm)
         nn.utils.clip_grad_norm_([head], cfg.max_grad_norm)
         opt.step()
         sched.step()
-        losses.append(loss.item())
+        losses.append(distributed.global_mean(loss, w))
     encoder.eval()
     tail = losses[-max(1, len(losses) // 10) :]
     return float(np.mean(tail)) if tail else float("nan")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ import torch
 import torch.nn.functional as nnf
 from torch import nn
 
+from reprkit.core import distributed
 from reprkit.core.base import BaseEstimator
 from reprkit.core.config import check_same_config, flat_config
 from reprkit.core.io import atomic_torch_save
@@ -215,6 +217,11 @@ class PSAGAN(BaseEstimator):
         opt_g = torch.optim.Adam(g_params, lr=cfg.lr, betas=tuple(cfg.betas))
         opt_d = torch.optim.Adam(d_params, lr=cfg.lr, betas=tuple(cfg.betas))
         gen = torch.Generator().manual_seed(cfg.seed)
+        # under torchrun: each part in DDP (progressive growing leaves the later blocks unused)
+        parts = SimpleNamespace(**{
+            k: distributed.wrap(getattr(nets, k), find_unused_parameters=k in ("gen", "disc"))
+            for k in ("gen", "disc", "cond_g", "cond_d")
+        })  # fmt: skip
         first = 0
         if checkpoint is not None and Path(checkpoint).is_file():
             first = self._resume(Path(checkpoint), opt_g, opt_d, gen)
@@ -226,7 +233,7 @@ class PSAGAN(BaseEstimator):
                 stage, alpha = self.stage_at(epoch, b)
                 g_step = epoch * cfg.batches_per_epoch + b
                 d_steps = cfg.warmup_d_steps if g_step < cfg.warmup_g_steps else cfg.d_steps
-                self._step(stage, alpha, opt_g, opt_d, gen, d_steps)
+                self._step(parts, stage, alpha, opt_g, opt_d, gen, d_steps)
             nets.eval()
             if checkpoint is not None:
                 self._checkpoint(Path(checkpoint), epoch, opt_g, opt_d, gen)
@@ -259,46 +266,51 @@ class PSAGAN(BaseEstimator):
             real = nnf.adaptive_avg_pool1d(real[:, None], length).squeeze(1)
         noise = [z.to(dev) for z in make_noise(cfg.batch_size, cfg.noise_channels, stage, gen)]
         ctx = ctx.to(dev) if ctx is not None else None
-        return real, s.to(dev), t.to(dev), ctx, noise
+        # every draw above is for the global batch; under torchrun this process takes its part
+        (real, s, t, *noise), w = distributed.shard(real, s, t, *noise)
+        ctx = None if ctx is None else distributed.shard(ctx)[0]
+        return real, s.to(dev), t.to(dev), ctx, noise, w
 
-    def _step(self, stage, alpha, opt_g, opt_d, gen, d_steps: int = 1) -> None:
+    def _step(self, ddp, stage, alpha, opt_g, opt_d, gen, d_steps: int = 1) -> None:
         """``d_steps`` discriminator (critic) updates, each on a fresh batch, then one generator
         update on the last batch's conditioning and noise."""
-        cfg, nets = self.config, self.nets_
+        cfg = self.config
         for i in range(d_steps):
-            real, s, t, ctx, noise = self._batch(stage, gen)
-            cd = nets.cond_d(s, t, cfg.length, ctx)
+            real, s, t, ctx, noise, w = self._batch(stage, gen)
+            cd = ddp.cond_d(s, t, cfg.length, ctx)
             with torch.set_grad_enabled(i == d_steps - 1):  # the last fakes train the generator
-                fake = nets.gen(noise, nets.cond_g(s, t, cfg.length, ctx), stage, alpha)
-            d_real = nets.disc(real, cd, stage, alpha)
-            d_fake = nets.disc(fake.detach(), cd, stage, alpha)
+                fake = ddp.gen(noise, ddp.cond_g(s, t, cfg.length, ctx), stage, alpha)
+            d_real = ddp.disc(real, cd, stage, alpha)
+            d_fake = ddp.disc(fake.detach(), cd, stage, alpha)
             if cfg.variant == "wgan_gp":
-                gp = self._gradient_penalty(real, fake.detach(), cd, stage, alpha, gen)
+                gp = self._gradient_penalty(ddp.disc, real, fake.detach(), cd, stage, alpha, gen)
                 ld = d_fake.mean() - d_real.mean() + cfg.gp_weight * gp
             else:
                 ld = 0.5 * ((d_real - 1) ** 2).mean() + 0.5 * (d_fake**2).mean()
+            distributed.trace(ld, w)
             opt_d.zero_grad(set_to_none=True)
-            ld.backward()
+            (ld * w).backward()
             opt_d.step()
         # generator
-        cd = nets.cond_d(s, t, cfg.length, ctx).detach()
-        score = nets.disc(fake, cd, stage, alpha)
+        with torch.no_grad():  # the critic's conditioning, fixed for this step
+            cd = ddp.cond_d(s, t, cfg.length, ctx)
+        score = ddp.disc(fake, cd, stage, alpha)
         if cfg.variant == "wgan_gp":
             lg = -score.mean()
         else:
             lg = 0.5 * ((score - 1) ** 2).mean()
             if cfg.moment_weight > 0:
                 lg = lg + cfg.moment_weight * moment_loss(fake, real)
+        distributed.trace(lg, w)
         opt_g.zero_grad(set_to_none=True)
-        lg.backward()
+        (lg * w).backward()
         opt_g.step()
 
-    def _gradient_penalty(self, real, fake, cond, stage, alpha, gen) -> torch.Tensor:
-        eps = torch.rand(len(real), 1, generator=gen).to(real.device)
+    def _gradient_penalty(self, disc, real, fake, cond, stage, alpha, gen) -> torch.Tensor:
+        eps = torch.rand(self.config.batch_size, 1, generator=gen)  # for the global batch
+        eps = distributed.shard(eps)[0].to(real.device)
         mix = (eps * real + (1 - eps) * fake).requires_grad_(True)
-        (grad,) = torch.autograd.grad(
-            self.nets_.disc(mix, cond, stage, alpha).sum(), mix, create_graph=True
-        )
+        (grad,) = torch.autograd.grad(disc(mix, cond, stage, alpha).sum(), mix, create_graph=True)
         return ((grad.norm(dim=1) - 1) ** 2).mean()
 
     # -- checkpoints --------------------------------------------------------------------------

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as nnf
 from torch import nn
 
+from reprkit.core import distributed
 from reprkit.core.base import BaseEstimator
 from reprkit.core.io import atomic_torch_save
 from reprkit.core.progress import progress_bar
@@ -140,6 +141,7 @@ class TransEncoder(BaseEstimator):
         truncated to its model's length (official: 64 and 32 tokens), with ``model``'s
         tokenizer (a mutual student may have its own base model)."""
         cfg = self.config
+        model = getattr(model, "module", model)  # a DDP wrapper: its model
         tok = getattr(self, "toks_", {}).get(getattr(model, "base", ""), self.tok_)
         enc = tok(
             list(a),
@@ -243,17 +245,21 @@ class TransEncoder(BaseEstimator):
         opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
         sched = warmup_linear(opt, steps, warmup)
         best, best_state = -np.inf, None
+        # under torchrun: DDP over the processes' shards (a bi-encoder leaves BERT's pooler unused)
+        net = distributed.wrap(model, find_unused_parameters=kind == "bi")
         model.train()
         with seeded(seed):
             batches = self._batches(n, steps, bs, seed)
             bar = progress_bar(batches, total=steps, desc=desc, progress=self.progress)
             for step, idx in enumerate(bar, 1):
+                idx, w = distributed.shard(idx)  # of the global batch of bs pairs
                 # paper: official fits use fp16 AMP with a loss scaler (GPU); ours bf16 autocast
                 # (CPU and GPU; bf16 keeps fp32's range, so no scaler)
                 with torch.autocast(torch.device(self.device).type, torch.bfloat16, cfg.amp):
-                    loss = loss_fn(model, idx)
+                    loss = loss_fn(net, idx)
+                distributed.trace(loss, w)
                 opt.zero_grad(set_to_none=True)
-                loss.backward()
+                (loss * w).backward()
                 nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
                 opt.step()
                 sched.step()

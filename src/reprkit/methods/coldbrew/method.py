@@ -10,9 +10,9 @@ import torch
 import torch.nn.functional as F
 from torch_geometric.data import Data
 
+from reprkit.core import distributed
 from reprkit.core.base import BaseEstimator
 from reprkit.core.seed import seeded
-from reprkit.core import distributed
 from reprkit.core.train import fit_loop
 from reprkit.core.validate import as_tensor
 from reprkit.datasets.graphs import as_features, as_node_data, as_node_mask, node_degree

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from reprkit.core import registry
+from reprkit.core import distributed, registry
 from reprkit.core.config import config_to_dict, parse_set
 
 app = typer.Typer(
@@ -156,6 +156,8 @@ def _method_app(spec: registry.MethodSpec) -> typer.Typer:
             )
         except (KeyError, ValueError, TypeError, FileNotFoundError) as e:
             _fail(e)
+        if not distributed.is_main():  # under torchrun: rank 0 wrote the run and reports it
+            return
         console.print(f"[green]done[/green]: {path}/results.md")
         print((Path(path) / "results.md").read_text())
 

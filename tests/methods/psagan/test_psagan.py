@@ -70,9 +70,9 @@ def test_discriminator_steps_and_warmup_count(data, monkeypatch):
     calls = []
     orig = PSAGAN._step
 
-    def spy(self, stage, alpha, opt_g, opt_d, gen, d_steps=1):
+    def spy(self, nets, stage, alpha, opt_g, opt_d, gen, d_steps=1):
         calls.append(d_steps)
-        return orig(self, stage, alpha, opt_g, opt_d, gen, d_steps)
+        return orig(self, nets, stage, alpha, opt_g, opt_d, gen, d_steps)
 
     monkeypatch.setattr(PSAGAN, "_step", spy)
     PSAGAN(**FAST, variant="wgan_gp", d_steps=5, warmup_g_steps=2, warmup_d_steps=3,

@@ -171,6 +171,22 @@ def parts_of(batch: Any, parts: int) -> list[tuple[Any, float]]:
     return [(batch[b[k] : b[k + 1]], (b[k + 1] - b[k]) / n if n else 0.0) for k in range(parts)]
 
 
+def sharded(fn: Any, items: Any) -> Any:
+    """``fn(items)`` for a row-wise ``fn`` (one output row per item, a numpy array): under
+    torchrun each process computes its :func:`shard` of ``items`` and the parts are gathered
+    in order, so inference over many items is split too; at world 1 just ``fn(items)``."""
+    if world() == 1:
+        return fn(items)
+    import numpy as np
+    import torch.distributed as dist
+
+    part, _ = shard(items)
+    out = [None] * world()
+    setup()
+    dist.all_gather_object(out, fn(part))
+    return np.concatenate(out)
+
+
 def global_mean(local: torch.Tensor, weight: float = 1.0) -> float:
     """The global batch's mean loss from this process's batch-mean ``local`` (and its
     :func:`shard` weight): what the one-process run would log."""

@@ -12,6 +12,7 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
+from reprkit.core import distributed
 from reprkit.models.node import Linear, sparse_if_helpful
 from reprkit.models.text import check_model_dir
 
@@ -82,15 +83,19 @@ class LinearEncoder(nn.Module):
 def encode(
     encoder: nn.Module, ids: np.ndarray | None = None, *, n: int = 0, batch_size: int = 128
 ) -> torch.Tensor:
-    """Embeddings (len(ids), d) of the nodes ``ids`` (default: all ``n``), in eval mode, on CPU."""
+    """Embeddings (len(ids), d) of the nodes ``ids`` (default: all ``n``), in eval mode, on CPU
+    (under torchrun: each process encodes its share of the nodes)."""
     ids = np.arange(n) if ids is None else ids
     was = encoder.training
     encoder.eval()
-    out = torch.cat(
-        [
-            encoder(torch.from_numpy(ids[i : i + batch_size])).cpu()
-            for i in range(0, len(ids), batch_size)
+
+    def here(part: np.ndarray) -> np.ndarray:
+        chunks = [
+            encoder(torch.from_numpy(part[i : i + batch_size])).cpu()
+            for i in range(0, len(part), batch_size)
         ]
-    )
+        return torch.cat(chunks).numpy() if chunks else np.empty((0, encoder.dim), np.float32)
+
+    out = torch.from_numpy(distributed.sharded(here, ids))
     encoder.train(was)
     return out

@@ -179,14 +179,24 @@ class TransEncoder(BaseEstimator):
         return out
 
     def _bi_scores(self, bi: _Bi, pairs: list[tuple[str, str]]) -> np.ndarray:
+        """Cosines of the pairs (under torchrun: each process scores its share)."""
+        return distributed.sharded(lambda part: self._bi_scores_here(bi, part), pairs)
+
+    def _bi_scores_here(self, bi: _Bi, pairs: list[tuple[str, str]]) -> np.ndarray:
+        if not pairs:
+            return np.empty(0, dtype=np.float32)
         a, b = zip(*pairs, strict=True)
         emb = self._embed(bi, [*a, *b])  # one pass: batches of similar length across sides
         return (emb[: len(a)] * emb[len(a) :]).sum(-1).numpy()
 
-    @torch.no_grad()
-    def _cross_scores(self, cross: nn.Module, pairs: list[tuple[str, str]], bs: int = 64):
+    def _cross_scores(self, cross: nn.Module, pairs: list[tuple[str, str]]) -> np.ndarray:
         """Sigmoid scores of (a, b) (official ``CrossEncoder.predict``), or their mean with
-        (b, a)'s when ``score_both_orders``; batches of similar length."""
+        (b, a)'s when ``score_both_orders`` (under torchrun: each process scores its share)."""
+        return distributed.sharded(lambda part: self._cross_scores_here(cross, part), pairs)
+
+    @torch.no_grad()
+    def _cross_scores_here(self, cross: nn.Module, pairs: list[tuple[str, str]], bs: int = 64):
+        """:meth:`_cross_scores` in this process, in batches of similar length."""
         cross.eval()
         both = self.config.score_both_orders
         order = _by_length([a + " " + b for a, b in pairs])

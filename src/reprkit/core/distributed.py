@@ -158,6 +158,11 @@ def shard(*batches: Any) -> tuple[Any, float]:
     parts: tuple[Any, ...] = batches
     weight = 1.0
     if w > 1:
+        if n < w:
+            raise ValueError(
+                f"a batch of {n} cannot be split over {w} torchrun processes: every process "
+                f"needs at least one example (raise the batch size or start fewer processes)"
+            )
         b = _bounds(n, w)
         lo, hi = b[rank()], b[rank() + 1]
         parts, weight = tuple(x[lo:hi] for x in batches), (hi - lo) * w / n if n else 0.0

@@ -6,6 +6,7 @@ differences are at most 3e-7, float summation order), and one output folder of e
 from __future__ import annotations
 
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -69,6 +70,8 @@ def test_batch_norm_is_unchanged_for_isinstance_and_state(monkeypatch):
     ref = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
     ref.load_state_dict(net.state_dict())
     assert torch.equal(net(x), ref(x))  # world 1: the plain layer
+    back = pickle.loads(pickle.dumps(net))  # a trained model still pickles (cell results)
+    assert type(back[1]).__name__ == "GlobalBatchNorm2d" and torch.equal(back(x), ref(x))
 
 
 @pytest.fixture(scope="module")

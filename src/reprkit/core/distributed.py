@@ -124,10 +124,30 @@ def global_batchnorm(module: nn.Module) -> nn.Module:
     for mod in module.modules():
         cls = type(mod)
         if isinstance(mod, nn.modules.batchnorm._BatchNorm) and not cls.__dict__.get("_global"):
-            mod.__class__ = type(
-                f"Global{cls.__name__}", (cls,), {"forward": _global_bn_forward, "_global": True}
-            )
+            mod.__class__ = _global_class(cls)
     return module
+
+
+_classes: dict[str, type] = {}
+
+
+def _global_class(cls: type) -> type:
+    name = f"Global{cls.__name__}"
+    if name not in _classes:  # named in this module, so that a trained model pickles
+        _classes[name] = type(name, (cls,), {"forward": _global_bn_forward, "_global": True,
+                                             "__module__": __name__, "__qualname__": name})  # fmt: skip
+    return _classes[name]
+
+
+def __getattr__(name: str) -> type:
+    """``GlobalBatchNorm2d`` etc. for unpickling in a process that has not made them yet."""
+    if name.startswith("Global"):
+        from torch import nn
+
+        base = getattr(nn, name[len("Global") :], None)
+        if isinstance(base, type) and issubclass(base, nn.modules.batchnorm._BatchNorm):
+            return _global_class(base)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def wrap(module: nn.Module, **ddp_kwargs: Any) -> nn.Module:

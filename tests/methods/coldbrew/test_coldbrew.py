@@ -302,6 +302,22 @@ def test_mini_batch_teacher_learns_like_full_batch(synthetic):
     assert accs["on"] > 0.5 and abs(accs["on"] - accs["off"]) < 0.1, accs
 
 
+def test_batch_parts_take_a_last_batch_smaller_than_the_parts(synthetic, recwarn):
+    """65 training nodes in batches of 64: the last batch (1 node) over 4 parts leaves 3 empty
+    (weight 0), which must neither give NaN nor warn."""
+    from reprkit.methods.coldbrew.config import TeacherConfig
+    from reprkit.methods.coldbrew.method import fit_segcn
+
+    n = synthetic.num_nodes
+    tr, va = torch.zeros(n, dtype=torch.bool), torch.zeros(n, dtype=torch.bool)
+    tr[:65], va[100:150] = True, True
+    t = TeacherConfig(hidden=16, epochs=3, mini_batch="on", batch_size=64, batch_parts=4)
+    with seeded(0):
+        m = fit_segcn(synthetic.x, prepare_graph(synthetic.edge_index, n), synthetic.y, tr, va, t)
+    assert all(torch.isfinite(p).all() for p in m.parameters())
+    assert not [w for w in recwarn if "degrees of freedom" in str(w.message)]
+
+
 def test_mini_batch_shrinks_the_se_of_nodes_no_batch_reaches(synthetic):
     # isolated nodes are never sampled; their randn SE rows must shrink as in full batch
     # (a penalty on the batch's rows only left them at their init and broke the teacher)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -108,7 +109,14 @@ def fit_segcn(
     def part_loss(seeds: torch.Tensor, part_gen: torch.Generator) -> torch.Tensor:
         n_id, sub = sampler.sample(seeds, part_gen)
         n_id, seeds = n_id.to(x.device), seeds.to(x.device)
-        logits = net(sparse_if_helpful(x[n_id]), sub.to(x.device), n_id)[: len(seeds)]
+        empty = len(seeds) == 0  # a part of an epoch's last batch, smaller than the parts
+        with warnings.catch_warnings():
+            if empty:  # NodeNorm would warn about the variance of no rows
+                warnings.simplefilter("ignore")
+            # runs even when empty: DDP waits for every process's forward and backward
+            logits = net(sparse_if_helpful(x[n_id]), sub.to(x.device), n_id)[: len(seeds)]
+        if empty:
+            return logits.sum() * 0.0  # weight 0
         return F.cross_entropy(logits, y[seeds], weight=weight)
 
     def batch_loss() -> torch.Tensor:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import resource
 import sys
 import time
 from pathlib import Path
@@ -34,14 +33,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from coldbrew_scale import chung_lu  # noqa: E402
-from rim_scale import events  # noqa: E402
+from rim_scale import events, peak_mb  # noqa: E402
 
 DEGREE = 61_859_140 / 2_449_029  # ogbn-products: directed edges per node
 GB = 1e9
-
-
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def nbytes(*tensors: torch.Tensor) -> int:

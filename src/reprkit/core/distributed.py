@@ -185,7 +185,7 @@ def shard(*batches: Any) -> tuple[Any, float]:
             )
         b = _bounds(n, w)
         lo, hi = b[rank()], b[rank() + 1]
-        parts, weight = tuple(x[lo:hi] for x in batches), (hi - lo) * w / n if n else 0.0
+        parts, weight = tuple(x[lo:hi] for x in batches), (hi - lo) * w / n
     return (parts[0] if len(parts) == 1 else parts), weight
 
 
@@ -198,14 +198,15 @@ def parts_of(batch: Any, parts: int) -> list[tuple[Any, float]]:
 
 def sharded(fn: Any, items: Any) -> Any:
     """``fn(items)`` for a row-wise ``fn`` (one output row per item, a numpy array): under
-    torchrun each process computes its :func:`shard` of ``items`` and the parts are gathered
-    in order, so inference over many items is split too; at world 1 just ``fn(items)``."""
+    torchrun each process computes its part of ``items`` (cut as :func:`shard` cuts; a part
+    may be empty when there are fewer items than processes, so ``fn`` must take an empty
+    part) and the parts are gathered in order; at world 1 just ``fn(items)``."""
     if world() == 1:
         return fn(items)
     import numpy as np
     import torch.distributed as dist
 
-    part, _ = shard(items)
+    part, _ = parts_of(items, world())[rank()]
     out = [None] * world()
     setup()
     dist.all_gather_object(out, fn(part))
@@ -228,11 +229,12 @@ def global_mean(local: torch.Tensor, weight: float = 1.0) -> float:
 _trace: list[float] | None = None
 
 
-def trace(local: torch.Tensor, weight: float = 1.0) -> None:
+def trace(local: torch.Tensor | float, weight: float = 1.0) -> None:
     """Record the global mean loss of a step while :func:`tracing` is on (costs an
-    all-reduce per step then; nothing otherwise)."""
+    all-reduce per step then; nothing otherwise). A float is taken as the global mean
+    already (from :func:`global_mean`)."""
     if _trace is not None:
-        _trace.append(global_mean(local, weight))
+        _trace.append(local if isinstance(local, float) else global_mean(local, weight))
 
 
 @contextlib.contextmanager

@@ -45,6 +45,12 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     return path
 
 
+def remove_tree(path: str | os.PathLike[str]) -> None:
+    """Remove a folder of outputs if it exists (under torchrun: by rank 0 only, who owns it)."""
+    if not _not_mine(Path(path)):
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def atomic_torch_save(path: str | os.PathLike[str], obj: Any) -> Path:
     """``torch.save`` through a temporary file and a rename (checkpoints; under torchrun: by
     rank 0 only)."""

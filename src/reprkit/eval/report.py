@@ -13,7 +13,6 @@ import math
 import os
 import platform
 import resource
-import shutil
 import subprocess
 import sys
 import time
@@ -24,10 +23,9 @@ from typing import Any
 
 import torch
 
-from reprkit.core import distributed
 from reprkit.core.config import check_same_config, flat_config
 from reprkit.core.device import device_name
-from reprkit.core.io import atomic_dir, atomic_write_json, atomic_write_text
+from reprkit.core.io import atomic_dir, atomic_write_json, atomic_write_text, remove_tree
 from reprkit.eval.metrics import mean_std
 
 log = logging.getLogger("reprkit")
@@ -161,8 +159,8 @@ class RunRecorder:
         """``<out>.checkpoints``: kept when resuming, else cleared; removed once the run folder
         is written."""
         path = Path(f"{self.out}.checkpoints")
-        if not resume and path.exists() and distributed.is_main():  # torchrun: rank 0 owns it
-            shutil.rmtree(path)
+        if not resume:
+            remove_tree(path)
         stamp = path / "config.json"
         current = flat_config(self.config) | {"seeds": list(self.seeds)}
         if resume and stamp.exists():  # checkpoints trained with other settings are not reused
@@ -219,8 +217,8 @@ class RunRecorder:
             finally:
                 log.removeHandler(handler)
                 handler.close()
-        if self._checkpoints is not None and distributed.is_main():  # no longer needed
-            shutil.rmtree(self._checkpoints, ignore_errors=True)
+        if self._checkpoints is not None:  # the run folder is in place: no longer needed
+            remove_tree(self._checkpoints)
         return self.out
 
 

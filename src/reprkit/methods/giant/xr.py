@@ -191,14 +191,14 @@ def _train_level(
             net(torch.from_numpy(rows[ids])), _dense(counts, ids).to(device), m.to(device),
             cfg.loss == "weighted",
         )  # fmt: skip
-        distributed.trace(loss, w)
         opt.zero_grad(set_to_none=True)
         (loss * w).backward()
         nn.utils.clip_grad_norm_(encoder.parameters(), cfg.max_grad_norm)
         nn.utils.clip_grad_norm_([head], cfg.max_grad_norm)
         opt.step()
         sched.step()
-        losses.append(distributed.global_mean(loss, w))
+        losses.append(distributed.global_mean(loss, w))  # what one process would log
+        distributed.trace(losses[-1])
     encoder.eval()
     tail = losses[-max(1, len(losses) // 10) :]
     return float(np.mean(tail)) if tail else float("nan")
